@@ -1,0 +1,46 @@
+"""ROOTS: a Chinese NLP toolkit on PaddlePaddle.
+
+Public names are resolved lazily (PEP 562), so ``import roots_zh`` imports neither paddle nor
+paddlenlp; the first use of a model class pays for ``import paddle``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    # modeling
+    "RootsConfig": "roots_zh.modeling.config",
+    "RootsModel": "roots_zh.modeling.model",
+    "RootsPreTrainedModel": "roots_zh.modeling.model",
+    "RootsForMaskedLM": "roots_zh.modeling.heads",
+    "RootsForSequenceClassification": "roots_zh.modeling.heads",
+    "RootsForTokenClassification": "roots_zh.modeling.heads",
+    "RootsForQuestionAnswering": "roots_zh.modeling.heads",
+    "RootsForPrefixLM": "roots_zh.modeling.heads",
+    # tokenization
+    "BertChineseTokenizer": "roots_zh.tokenization.bert_chinese",
+    "RootsTokenizer": "roots_zh.tokenization.sentencepiece_tokenizer",
+    "AutoTokenizer": "roots_zh.tokenization.auto",
+    "segment": "roots_zh.tokenization.segment",
+    # hub
+    "resolve_model_dir": "roots_zh.hub.registry",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'roots_zh' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,110 @@
+"""Resolve a model name or directory to a verified local directory.
+
+Names come from ``pretrained/registry.json`` (name -> files with sha256). Files are looked up in
+``$ROOTS_HOME/<name>/`` first, then in the repository's ``pretrained/<name>/``. Nothing is ever
+downloaded: a missing file is an error that says which file and where to put it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List
+
+from ..utils.env import roots_home
+from ..utils.files import atomic_write_text, sha256_file
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "pretrained"
+REGISTRY_PATH = PRETRAINED_DIR / "registry.json"
+CHECKSUMS_NAME = "checksums.json"
+
+
+@lru_cache(maxsize=1)
+def _read_registry(path: str, mtime: float) -> Dict[str, dict]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a JSON object name -> entry")
+    return data
+
+
+def load_registry() -> Dict[str, dict]:
+    """The registry as ``{name: {"files": {file: sha256}, ...}}`` (empty when absent)."""
+    if not REGISTRY_PATH.is_file():
+        return {}
+    return _read_registry(str(REGISTRY_PATH), REGISTRY_PATH.stat().st_mtime)
+
+
+def search_dirs(name: str) -> List[Path]:
+    return [roots_home() / name, PRETRAINED_DIR / name]
+
+
+def verify_checksums(directory: Path, expected: Dict[str, str]) -> None:
+    """Raise ``ValueError`` naming the first file whose sha256 differs (corrupted or truncated)."""
+    for filename, digest in expected.items():
+        path = Path(directory) / filename
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing (listed in {CHECKSUMS_NAME} / registry)")
+        actual = sha256_file(path)
+        if actual != digest:
+            raise ValueError(
+                f"{path} is corrupted or truncated: sha256 {actual[:16]}… does not match the "
+                f"recorded {digest[:16]}…; restore the file (e.g. `git checkout -- {filename}`) "
+                f"or re-save the model")
+
+
+def write_checksums(directory: Path, filenames: List[str]) -> Path:
+    """Record sha256 of ``filenames`` in ``directory/checksums.json`` (atomic)."""
+    sums = {name: sha256_file(Path(directory) / name) for name in sorted(filenames)}
+    return atomic_write_text(Path(directory) / CHECKSUMS_NAME, json.dumps(sums, indent=2) + "\n")
+
+
+def read_checksums(directory: Path) -> Dict[str, str]:
+    path = Path(directory) / CHECKSUMS_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must map file names to sha256 digests")
+    return data
+
+
+def resolve_model_dir(name_or_dir: str | os.PathLike, verify: bool = True) -> Path:
+    """Return a local directory holding the model's files, checked against recorded sha256.
+
+    ``name_or_dir`` is a directory (its ``checksums.json`` is verified when present) or a name
+    registered in ``pretrained/registry.json``.
+    """
+    if not isinstance(name_or_dir, (str, os.PathLike)):
+        raise TypeError(f"`name_or_dir` must be a str or path, got {type(name_or_dir).__name__}")
+    if isinstance(name_or_dir, str) and not name_or_dir.strip():
+        raise ValueError("`name_or_dir` is empty; give a model name (e.g. 'roots-base') or a directory")
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir():
+        if verify:
+            verify_checksums(path, read_checksums(path))
+        return path
+    name = str(name_or_dir)
+    registry = load_registry()
+    if name not in registry:
+        raise ValueError(
+            f"`name_or_dir`={name!r} is neither a directory nor a registered model; "
+            f"registered: {sorted(registry)}")
+    files: Dict[str, str] = registry[name].get("files", {})
+    candidates = search_dirs(name)
+    for directory in candidates:
+        if directory.is_dir() and all((directory / f).is_file() for f in files):
+            if verify:
+                verify_checksums(directory, files)
+            return directory
+    # Name the first missing file in the most complete candidate.
+    best = max(candidates, key=lambda d: sum((d / f).is_file() for f in files))
+    missing = next(f for f in files if not (best / f).is_file())
+    how = registry[name].get("how_to_get", "train it with the project's tools (see pretrained/README.md)")
+    raise FileNotFoundError(
+        f"model {name!r}: file {missing!r} not found in {' or '.join(str(d) for d in candidates)}. "
+        f"Copy the model's files into {candidates[0]} (or set ROOTS_HOME), or {how}.")

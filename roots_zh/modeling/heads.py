@@ -1,0 +1,176 @@
+"""Task heads on one shared backbone call. Each returns its output dataclass; loss only with labels."""
+from __future__ import annotations
+
+from typing import Optional
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from .config import RootsConfig
+from .layers import RootsLMHead
+from .masks import IGNORE_INDEX
+from .model import RootsModel, RootsPreTrainedModel
+from .outputs import (MaskedLMOutput, PrefixLMOutput, QuestionAnsweringOutput,
+                      SequenceClassifierOutput, TokenClassifierOutput)
+
+
+def token_cross_entropy(logits, labels):
+    """Mean cross-entropy over positions whose label is not ``IGNORE_INDEX``."""
+    vocab = logits.shape[-1]
+    return F.cross_entropy(logits.reshape([-1, vocab]), labels.reshape([-1]).astype("int64"),
+                           ignore_index=IGNORE_INDEX)
+
+
+def _dropout(config: RootsConfig) -> nn.Dropout:
+    p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+    return nn.Dropout(p)
+
+
+class RootsForMaskedLM(RootsPreTrainedModel):
+    """MLM head tied to the word embeddings; ``masked_positions`` gathers rows before the projection."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config, add_pooling_layer=False)
+        self.lm_head = RootsLMHead(config)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, masked_positions=None,
+                labels=None, mode: str = "bidirectional", prefix_mask=None, **backbone_kwargs):
+        """``masked_positions``: flat int64 indices into ``batch*seq``; then ``labels`` is ``[N]``."""
+        hidden = self.roots(input_ids, token_type_ids, attention_mask, mode=mode,
+                            prefix_mask=prefix_mask, **backbone_kwargs).last_hidden_state
+        if masked_positions is not None:
+            hidden = paddle.gather(hidden.reshape([-1, hidden.shape[-1]]), masked_positions)
+        logits = self.lm_head(hidden, self.roots.embeddings.word_embeddings.weight)
+        loss = token_cross_entropy(logits, labels) if labels is not None else None
+        return MaskedLMOutput(loss, logits)
+
+
+class RootsForPrefixLM(RootsPreTrainedModel):
+    """Seq2seq with the same encoder: source tokens (type 0) attend both ways, target tokens
+    (type 1) see the source and their own past. Same weight names as ``RootsForMaskedLM``."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config, add_pooling_layer=False)
+        self.lm_head = RootsLMHead(config)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, prefix_mask=None,
+                labels=None, past_key_values=None, use_cache: bool = False,
+                last_only: bool = False) -> PrefixLMOutput:
+        """``labels`` align with ``input_ids`` (``IGNORE_INDEX`` on the source); position i predicts
+        token i+1. Without ``prefix_mask`` the source is where ``token_type_ids == 0``."""
+        if prefix_mask is None:
+            if token_type_ids is None:
+                raise ValueError("RootsForPrefixLM needs `prefix_mask` or `token_type_ids` (0 = source)")
+            prefix_mask = (token_type_ids == 0).astype("int64")
+            if attention_mask is not None and attention_mask.ndim == 2:
+                prefix_mask = prefix_mask * attention_mask.astype("int64")
+        out = self.roots(input_ids, token_type_ids, attention_mask, mode="prefix",
+                         prefix_mask=prefix_mask, past_key_values=past_key_values, use_cache=use_cache)
+        hidden = out.last_hidden_state[:, -1:] if last_only else out.last_hidden_state
+        logits = self.lm_head(hidden, self.roots.embeddings.word_embeddings.weight)
+        loss = None
+        if labels is not None:
+            loss = token_cross_entropy(logits[:, :-1], labels[:, 1:])
+        return PrefixLMOutput(loss, logits, out.past_key_values)
+
+    @paddle.no_grad()
+    def generate(self, input_ids, attention_mask=None, max_new_tokens: int = 32,
+                 eos_token_id: Optional[int] = None, target_type_id: int = 1):
+        """Greedy decoding with the key/value cache; ``input_ids`` is the (left-padded) source.
+
+        Returns ``[B, <=max_new_tokens]`` int64 ids (positions after ``eos`` hold ``eos``)."""
+        if max_new_tokens <= 0:
+            raise ValueError(f"`max_new_tokens` must be positive, got {max_new_tokens}")
+        batch, src_len = input_ids.shape
+        if attention_mask is None:
+            attention_mask = paddle.ones_like(input_ids)
+        attention_mask = attention_mask.astype("int64")
+        prefix_mask = attention_mask
+        token_type_ids = paddle.zeros_like(input_ids)
+        # Left padding: positions count from each row's first real token.
+        position_ids = paddle.clip(paddle.cumsum(attention_mask, axis=1) - 1, min=0)
+        out = self.roots(input_ids, token_type_ids, attention_mask, position_ids=position_ids,
+                         mode="prefix", prefix_mask=prefix_mask, use_cache=True)
+        cache = out.past_key_values
+        next_pos = position_ids[:, -1:] + 1
+        logits = self.lm_head(out.last_hidden_state[:, -1:], self.roots.embeddings.word_embeddings.weight)
+        generated, done = [], paddle.zeros([batch], dtype="bool")
+        for _ in range(max_new_tokens):
+            token = paddle.argmax(logits[:, -1], axis=-1)  # (B,)
+            if eos_token_id is not None:
+                token = paddle.where(done, paddle.full_like(token, eos_token_id), token)
+                done = paddle.logical_or(done, token == eos_token_id)
+            generated.append(token)
+            if eos_token_id is not None and bool(done.all()):
+                break
+            step_ids = token.unsqueeze(1)
+            attention_mask = paddle.concat([attention_mask, paddle.ones_like(step_ids)], axis=1)
+            prefix_mask = paddle.concat([prefix_mask, paddle.zeros_like(step_ids)], axis=1)
+            out = self.roots(step_ids, paddle.full_like(step_ids, target_type_id), attention_mask,
+                             position_ids=next_pos, mode="prefix", prefix_mask=prefix_mask,
+                             past_key_values=cache, use_cache=True)
+            cache, next_pos = out.past_key_values, next_pos + 1
+            logits = self.lm_head(out.last_hidden_state, self.roots.embeddings.word_embeddings.weight)
+        return paddle.stack(generated, axis=1)
+
+
+class RootsForSequenceClassification(RootsPreTrainedModel):
+    """Pooled [CLS] -> dropout -> linear. ``num_labels == 1`` is regression (MSE)."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config)
+        self.dropout = _dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None, **backbone_kwargs):
+        out = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs)
+        logits = self.classifier(self.dropout(out.pooler_output))
+        loss = None
+        if labels is not None:
+            loss = (F.mse_loss(logits.squeeze(-1), labels.astype(logits.dtype)) if self.config.num_labels == 1
+                    else token_cross_entropy(logits, labels))
+        return SequenceClassifierOutput(loss, logits)
+
+
+class RootsForTokenClassification(RootsPreTrainedModel):
+    """Per-token dropout -> linear (NER tags); labels ``IGNORE_INDEX`` on special/sub-word tokens."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config, add_pooling_layer=False)
+        self.dropout = _dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None, **backbone_kwargs):
+        hidden = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs).last_hidden_state
+        logits = self.classifier(self.dropout(hidden))
+        loss = token_cross_entropy(logits, labels) if labels is not None else None
+        return TokenClassifierOutput(loss, logits)
+
+
+class RootsForQuestionAnswering(RootsPreTrainedModel):
+    """Start/end logits for extractive QA; loss is the mean of start and end cross-entropy."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.post_init()
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, start_positions=None,
+                end_positions=None, **backbone_kwargs):
+        hidden = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs).last_hidden_state
+        start_logits, end_logits = paddle.unstack(self.qa_outputs(hidden), axis=-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (token_cross_entropy(start_logits, start_positions)
+                    + token_cross_entropy(end_logits, end_positions)) / 2
+        return QuestionAnsweringOutput(loss, start_logits, end_logits)

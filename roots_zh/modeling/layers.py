@@ -1,0 +1,157 @@
+"""Transformer blocks of ROOTS: embeddings, the only attention code (with a key/value cache), FFN.
+
+Post-LN, GELU and learned positions, as BERT/ERNIE, so their checkpoints load unchanged.
+Every block is built from the config alone.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from .config import RootsConfig
+
+KVCache = Tuple[paddle.Tensor, paddle.Tensor]
+
+
+def activation(name: str):
+    if name == "gelu":
+        return F.gelu
+    if name in ("gelu_new", "gelu_approximate"):
+        return lambda x: F.gelu(x, approximate=True)
+    if name == "relu":
+        return F.relu
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class RootsEmbeddings(nn.Layer):
+    """word + learned position + token type (+ ERNIE-3.0 task type) embeddings, LayerNorm, dropout."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.task_type_embeddings = (
+            nn.Embedding(config.task_type_vocab_size, config.hidden_size) if config.use_task_id else None)
+        self.task_id = config.task_id
+        self.layer_norm = nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids=None, position_ids=None, task_type_ids=None,
+                past_length=0):
+        if position_ids is None:
+            # From shape ops, not Python ints, so exported graphs keep a dynamic sequence axis.
+            seq_len = paddle.shape(input_ids)[1]
+            position_ids = paddle.arange(seq_len, dtype="int64").unsqueeze(0) + past_length
+        if token_type_ids is None:
+            token_type_ids = paddle.zeros_like(input_ids)
+        x = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
+             + self.token_type_embeddings(token_type_ids))
+        if self.task_type_embeddings is not None:
+            if task_type_ids is None:
+                task_type_ids = paddle.full_like(input_ids, self.task_id)
+            x = x + self.task_type_embeddings(task_type_ids)
+        return self.dropout(self.layer_norm(x))
+
+
+class RootsAttention(nn.Layer):
+    """Multi-head self-attention with one fused qkv projection and an optional kv cache."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.head_dim
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.out = nn.Linear(config.hidden_size, config.hidden_size)
+        self.attn_dropout = nn.Dropout(config.attention_probs_dropout_prob)
+
+    def forward(self, x, bias, cache: Optional[KVCache] = None) -> Tuple[paddle.Tensor, KVCache]:
+        batch, seq = paddle.shape(x)[0], paddle.shape(x)[1]
+        qkv = self.qkv(x).reshape([batch, seq, 3, self.num_heads, self.head_dim])  # (B, S, 3, nh, hd)
+        qkv = qkv.transpose([2, 0, 3, 1, 4])  # (3, B, nh, S, hd)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        if cache is not None:
+            k = paddle.concat([cache[0], k], axis=2)  # (B, nh, past+S, hd)
+            v = paddle.concat([cache[1], v], axis=2)
+        scores = paddle.matmul(q, k, transpose_y=True) * (self.head_dim ** -0.5) + bias  # (B, nh, S, K)
+        probs = self.attn_dropout(F.softmax(scores, axis=-1))
+        ctx = paddle.matmul(probs, v).transpose([0, 2, 1, 3])  # (B, S, nh, hd)
+        ctx = ctx.reshape([batch, seq, self.num_heads * self.head_dim])
+        return self.out(ctx), (k, v)
+
+
+class RootsFFN(nn.Layer):
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.act = activation(config.hidden_act)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class RootsLayer(nn.Layer):
+    """Post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.attention = RootsAttention(config)
+        self.attention_norm = nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
+        self.ffn = RootsFFN(config)
+        self.ffn_norm = nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, x, bias, cache: Optional[KVCache] = None):
+        attn_out, new_cache = self.attention(x, bias, cache)
+        x = self.attention_norm(x + self.dropout(attn_out))
+        x = self.ffn_norm(x + self.dropout(self.ffn(x)))
+        return x, new_cache
+
+
+class RootsEncoder(nn.Layer):
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.layers = nn.LayerList([RootsLayer(config) for _ in range(config.num_hidden_layers)])
+
+    def forward(self, x, bias, past_key_values=None, use_cache=False, output_hidden_states=False):
+        hidden_states = [x] if output_hidden_states else None
+        new_caches = [] if use_cache else None
+        for i, layer in enumerate(self.layers):
+            cache = past_key_values[i] if past_key_values is not None else None
+            x, new_cache = layer(x, bias, cache)
+            if use_cache:
+                new_caches.append(new_cache)
+            if output_hidden_states:
+                hidden_states.append(x)
+        return x, hidden_states, new_caches
+
+
+class RootsPooler(nn.Layer):
+    """tanh(dense(h[CLS])), as BERT."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden):
+        return paddle.tanh(self.dense(hidden[:, 0]))
+
+
+class RootsLMHead(nn.Layer):
+    """dense + act + LayerNorm, then a decoder tied to the word embeddings (weight passed in)."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__()
+        self.transform = nn.Linear(config.hidden_size, config.hidden_size)
+        self.act = activation(config.hidden_act)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
+        self.decoder_bias = self.create_parameter(
+            [config.vocab_size], is_bias=True, default_initializer=nn.initializer.Constant(0.0))
+
+    def forward(self, hidden, word_embeddings):
+        h = self.layer_norm(self.act(self.transform(hidden)))
+        return paddle.matmul(h, word_embeddings, transpose_y=True) + self.decoder_bias
