@@ -22,4 +22,5 @@ setup(
         "plot": ["matplotlib"],
         "test": ["pytest", "hypothesis", "matplotlib"] + PADDLENLP_PINS,
     },
+    entry_points={"console_scripts": ["roots-zh=roots_zh.cli:main"]},
 )

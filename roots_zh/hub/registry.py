@@ -108,3 +108,18 @@ def resolve_model_dir(name_or_dir: str | os.PathLike, verify: bool = True) -> Pa
     raise FileNotFoundError(
         f"model {name!r}: file {missing!r} not found in {' or '.join(str(d) for d in candidates)}. "
         f"Copy the model's files into {candidates[0]} (or set ROOTS_HOME), or {how}.")
+
+
+def register_model(name: str, directory: Path, description: str = "", how_to_get: str = "") -> dict:
+    """Record every file of ``directory`` (but model cards and plots) with its sha256."""
+    skip = {"README.md", CHECKSUMS_NAME}
+    files = {p.name: sha256_file(p) for p in sorted(Path(directory).iterdir())
+             if p.is_file() and p.name not in skip and p.suffix != ".png"}
+    registry = dict(load_registry())
+    entry = {"files": files, "description": description}
+    if how_to_get:
+        entry["how_to_get"] = how_to_get
+    registry[name] = entry
+    atomic_write_text(REGISTRY_PATH, json.dumps(registry, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    _read_registry.cache_clear()
+    return entry

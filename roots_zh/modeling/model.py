@@ -19,6 +19,7 @@ from .masks import build_attention_bias
 from .outputs import BaseModelOutput
 
 logger = logging.getLogger(__name__)
+HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")
 
 
 class RootsPreTrainedModel(nn.Layer):
@@ -88,13 +89,16 @@ class RootsPreTrainedModel(nn.Layer):
         prefix = self.base_model_prefix + "."
         own = self.state_dict()
         source_key = {k: (k[len(prefix):] if k.startswith(prefix) else k) for k in own}
-        check_shapes(state, {source_key[k]: tuple(v.shape) for k, v in own.items()})
+        is_head = {k: k.startswith(HEAD_PREFIXES) for k in own}
+        # a head of another size (new label set) is re-initialised; a backbone mismatch is an error
+        state = {k: v for k, v in state.items()
+                 if not (k.startswith(HEAD_PREFIXES) and k in own and tuple(v.shape) != tuple(own[k].shape))}
+        check_shapes(state, {source_key[k]: tuple(v.shape) for k, v in own.items() if not is_head[k]})
         missing_backbone, fresh = [], []
         for key, param in own.items():
             value = state.get(source_key[key])
             if value is None:
-                is_backbone = not key.startswith(("lm_head.", "classifier.", "qa_outputs.", "knowledge."))
-                (missing_backbone if is_backbone and "pooler" not in key else fresh).append(key)
+                (fresh if is_head[key] or "pooler" in key else missing_backbone).append(key)
                 continue
             param.set_value(value.astype(np.dtype(str(param.dtype).replace("paddle.", ""))))
         if missing_backbone:
@@ -118,11 +122,13 @@ class RootsModel(RootsPreTrainedModel):
         self.post_init()
 
     def _check_ids(self, input_ids) -> None:
+        if not paddle.in_dynamic_mode():  # traced graphs (to_static/export) skip eager checks
+            return
         if not isinstance(input_ids, paddle.Tensor):
             raise TypeError(f"`input_ids` must be a paddle.Tensor, got {type(input_ids).__name__}")
         if input_ids.ndim != 2:
             raise ValueError(f"`input_ids` must be [batch, seq_len], got shape {input_ids.shape}")
-        if paddle.in_dynamic_mode() and input_ids.size > 0:
+        if input_ids.size > 0:
             lo, hi = int(input_ids.min()), int(input_ids.max())
             if lo < 0 or hi >= self.config.vocab_size:
                 raise ValueError(f"`input_ids` holds ids in [{lo}, {hi}] outside the vocabulary "

@@ -1,0 +1,153 @@
+"""Readers for the real dataset formats in ``../shared/data`` and for user CSV/JSONL files.
+
+Every reader returns ``(examples, report)``. Malformed records are skipped, counted and the first
+few are kept in the report; a reader never crashes on one bad line.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Example:
+    text: str
+    label: Optional[str] = None
+    text_pair: Optional[str] = None
+
+
+@dataclass
+class ReadReport:
+    path: str
+    read: int = 0
+    skipped: int = 0
+    first_errors: List[str] = field(default_factory=list)
+
+    def skip(self, line_no: int, why: str) -> None:
+        self.skipped += 1
+        if len(self.first_errors) < 5:
+            self.first_errors.append(f"line {line_no}: {why}")
+
+    def log(self) -> None:
+        if self.skipped:
+            logger.warning("%s: skipped %d malformed records, e.g. %s", self.path, self.skipped,
+                           "; ".join(self.first_errors))
+
+
+def _read_lines(path: Path, parse: Callable[[str, int], Optional[Example]]) -> Tuple[List[Example], ReadReport]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} not found")
+    report, examples = ReadReport(str(path)), []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                ex = parse(line, line_no)
+            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as err:
+                report.skip(line_no, f"{type(err).__name__}: {err}"[:200])
+                continue
+            if ex is not None:
+                examples.append(ex)
+                report.read += 1
+    report.log()
+    return examples, report
+
+
+def _clean(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"field {name!r} is {type(value).__name__}, not text")
+    if not value.strip():
+        raise ValueError(f"field {name!r} is empty")
+    return value
+
+
+def read_jsonl_classification(path: Path, text_key: str = "sentence", label_key: str = "label_desc",
+                              pair_key: Optional[str] = None, drop_labels: Iterable[str] = ("-",),
+                              ) -> Tuple[List[Example], ReadReport]:
+    """CLUE-style JSON lines (TNEWS: sentence/label_desc; AFQMC: sentence1/sentence2/label;
+    OCNLI: sentence1/sentence2/label, dropping label ``-``). Labels are kept as strings."""
+    drop = set(drop_labels)
+
+    def parse(line: str, _: int) -> Optional[Example]:
+        row = json.loads(line)
+        if not isinstance(row, dict):
+            raise ValueError("record is not a JSON object")
+        label = row.get(label_key)
+        label = None if label is None else str(label)
+        if label in drop:
+            return None
+        return Example(_clean(row[text_key], text_key), label,
+                       _clean(row[pair_key], pair_key) if pair_key else None)
+
+    return _read_lines(path, parse)
+
+
+def read_tsv_classification(path: Path, label_col: str = "label", text_col: str = "text_a",
+                            pair_col: Optional[str] = None) -> Tuple[List[Example], ReadReport]:
+    """Header TSV such as ChnSentiCorp (``label<TAB>text_a``)."""
+    header: List[str] = []
+
+    def parse(line: str, line_no: int) -> Optional[Example]:
+        cells = line.rstrip("\n").split("\t")
+        if not header:
+            header.extend(cells)
+            for col in (label_col, text_col) + ((pair_col,) if pair_col else ()):
+                if col not in header:
+                    raise SystemExit(f"{path}: header {header} lacks column {col!r}")
+            return None
+        if len(cells) != len(header):
+            raise ValueError(f"{len(cells)} cells, header has {len(header)}")
+        row = dict(zip(header, cells))
+        return Example(_clean(row[text_col], text_col), row[label_col].strip(),
+                       _clean(row[pair_col], pair_col) if pair_col else None)
+
+    return _read_lines(path, parse)
+
+
+def read_user_file(path: Path, text_key: str = "text", label_key: str = "label",
+                   pair_key: Optional[str] = None) -> Tuple[List[Example], ReadReport]:
+    """A user's ``.jsonl`` (keys) or ``.csv``/``.tsv`` (header names) file."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".json"):
+        return read_jsonl_classification(path, text_key, label_key, pair_key, drop_labels=())
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    report, examples = ReadReport(str(path)), []
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        for line_no, row in enumerate(reader, 2):
+            try:
+                examples.append(Example(_clean(row.get(text_key), text_key), row.get(label_key),
+                                        _clean(row.get(pair_key), pair_key) if pair_key else None))
+                report.read += 1
+            except ValueError as err:
+                report.skip(line_no, str(err))
+    report.log()
+    return examples, report
+
+
+# name -> (reader, {split: file}) for the classification sets in ../shared/data
+CLASSIFICATION_SETS: Dict[str, Tuple[Callable, Dict[str, str], dict]] = {
+    "chnsenticorp": (read_tsv_classification, {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}, {}),
+    "tnews": (read_jsonl_classification, {"train": "train.json", "dev": "dev.json"}, {}),
+    "afqmc": (read_jsonl_classification, {"train": "train.json", "dev": "dev.json"},
+              dict(text_key="sentence1", pair_key="sentence2", label_key="label")),
+    "ocnli": (read_jsonl_classification, {"train": "train.10k.json", "dev": "dev.json"},
+              dict(text_key="sentence1", pair_key="sentence2", label_key="label")),
+}
+
+
+def load_classification_set(data_root: Path, name: str, split: str) -> Tuple[List[Example], ReadReport]:
+    if name not in CLASSIFICATION_SETS:
+        raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(CLASSIFICATION_SETS)}")
+    reader, files, kwargs = CLASSIFICATION_SETS[name]
+    if split not in files:
+        raise ValueError(f"`split`={split!r} is not valid for {name}; choose one of {sorted(files)}")
+    return reader(Path(data_root) / name / files[split], **kwargs)

@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Pretrain roots-base: `prepare` the corpus, `train` (resumable, data parallel), `export` fp16.
+
+    python tools/pretrain.py prepare --corpus ../shared/data/corpus --out work_dirs/corpus
+    python tools/pretrain.py train --data work_dirs/corpus --out work_dirs/pretrain [--resume]
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/pretrain.py train ...
+    python tools/pretrain.py export --out work_dirs/pretrain --to pretrained/roots-base
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from roots_zh.training.pretrain import PretrainArgs  # noqa: E402
+
+DEFAULT_TOKENIZER = ROOT / "pretrained" / "roots-base"
+
+
+def cmd_prepare(ns) -> None:
+    from roots_zh.training.pretrain_data import prepare_corpus
+
+    meta = prepare_corpus(Path(ns.corpus), Path(ns.tokenizer), Path(ns.out), workers=ns.workers,
+                          max_docs=ns.max_docs, seed=ns.seed)
+    print(json.dumps({k: v for k, v in meta.items() if k != "sources"}, indent=2))
+
+
+def cmd_train(ns) -> None:
+    from roots_zh.training.pretrain import run_pretraining
+
+    out = Path(ns.out)
+    if out.exists() and (out / "checkpoint").exists() and not ns.resume:
+        raise SystemExit(f"{out}/checkpoint exists: pass --resume to continue it or choose another --out")
+    model = json.loads(ns.model) if ns.model else None
+    kwargs = {f.name: getattr(ns, f.name) for f in fields(PretrainArgs)
+              if hasattr(ns, f.name) and getattr(ns, f.name) is not None}
+    args = PretrainArgs(data_dir=ns.data, output_dir=ns.out, **kwargs, **({"model": model} if model else {}))
+    run_pretraining(args, Path(ns.tokenizer))
+
+
+def cmd_export(ns) -> None:
+    """Checkpoint -> fp16 safetensors + tokenizer files in ``--to``, registered under ``--name``."""
+    import paddle
+
+    from roots_zh.hub.registry import register_model
+    from roots_zh.modeling import RootsConfig, RootsForMaskedLM
+
+    out, target = Path(ns.out), Path(ns.to)
+    config = RootsConfig.from_pretrained(out)
+    model = RootsForMaskedLM(config)
+    model.set_state_dict(paddle.load(str(out / "checkpoint" / "model.pdparams")))
+    tok_files = [p for p in Path(ns.tokenizer).iterdir()
+                 if p.name in ("spm.model", "spm.vocab", "vocab.txt", "tokenizer_config.json")]
+    target.mkdir(parents=True, exist_ok=True)
+    for p in tok_files:
+        if p.resolve() != (target / p.name).resolve():
+            shutil.copy(p, target / p.name)
+    model.save_pretrained(target, dtype=ns.dtype)
+    for extra in ("pretrain_curve.png",):
+        if (out / extra).exists():
+            shutil.copy(out / extra, target / extra)
+    entry = register_model(ns.name, target, description=ns.description,
+                           how_to_get="run `python tools/pretrain.py prepare/train/export` (see the model card)")
+    print(f"exported {target} ({sum(p.stat().st_size for p in target.iterdir()) / 1e6:.1f} MB): {sorted(entry['files'])}")
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="tokenise a corpus sample with jieba word boundaries")
+    p.add_argument("--corpus", default=str(ROOT.parent / "shared" / "data" / "corpus"))
+    p.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
+    p.add_argument("--out", required=True)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--max-docs", dest="max_docs", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_prepare)
+
+    t = sub.add_parser("train", help="hybrid MLM + prefix-LM pretraining (resumable)")
+    t.add_argument("--data", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
+    t.add_argument("--resume", action="store_true")
+    t.add_argument("--model", help='JSON of RootsConfig fields, e.g. \'{"hidden_size": 256}\'')
+    for name in ("seq_len", "batch_size", "max_steps", "warmup_steps", "save_every", "eval_every",
+                 "eval_batches", "seed", "threads"):
+        t.add_argument("--" + name.replace("_", "-"), dest=name, type=int)
+    for name in ("learning_rate", "prefix_ratio", "weight_decay", "stop_after_seconds"):
+        t.add_argument("--" + name.replace("_", "-"), dest=name, type=float)
+    t.add_argument("--no-static", dest="static", action="store_false", default=None,
+                   help="train in dygraph instead of the to_static graph")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="ship a checkpoint as fp16 safetensors + tokenizer")
+    e.add_argument("--out", required=True, help="the training output dir")
+    e.add_argument("--to", default=str(DEFAULT_TOKENIZER))
+    e.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
+    e.add_argument("--name", default="roots-base")
+    e.add_argument("--dtype", default="float16")
+    e.add_argument("--description", default="ROOTS base encoder pretrained by this project")
+    e.set_defaults(func=cmd_export)
+    ns = parser.parse_args(argv)
+    ns.func(ns)
+
+
+if __name__ == "__main__":
+    main()
