@@ -113,6 +113,8 @@ class PreTrainedTokenizerBase:
 
     #: init kwarg -> file name inside a saved directory
     vocab_files: Dict[str, str] = {}
+    #: other ``tokenizer_class`` names (e.g. PaddleNLP's) whose directories this class can load
+    class_aliases: Tuple[str, ...] = ()
     model_input_names = ("input_ids", "token_type_ids", "attention_mask")
 
     def __init__(
@@ -463,7 +465,7 @@ class PreTrainedTokenizerBase:
             raise FileNotFoundError(f"tokenizer directory {directory} does not exist")
         config = read_tokenizer_config(directory)
         stored = config.get("tokenizer_class")
-        if stored is not None and stored != cls.__name__:
+        if stored is not None and stored != cls.__name__ and stored not in cls.class_aliases:
             raise ValueError(
                 f"{directory / CONFIG_NAME} is for {stored}, not {cls.__name__}; use AutoTokenizer"
             )

@@ -136,6 +136,7 @@ class BertChineseTokenizer(PreTrainedTokenizerBase):
     """
 
     vocab_files = {"vocab_file": "vocab.txt"}
+    class_aliases = ("BertTokenizer", "ErnieTokenizer")
 
     def __init__(
         self,
@@ -360,8 +361,8 @@ class BertChineseTokenizer(PreTrainedTokenizerBase):
 
     def _decode(self, ids: List[int]) -> str:
         text = " ".join(self.ids_to_tokens.get(i, self.unk_token) for i in ids).replace(" ##", "").strip()
-        # BERT puts spaces between CJK chars; drop a space next to CJK ideographs / CJK punctuation
-        return _CJK_SPACE_RE.sub("", text)
+        # tokens are space-joined: drop spaces next to CJK chars / CJK punctuation and before ,.!?;:
+        return _PUNCT_SPACE_RE.sub("", _CJK_SPACE_RE.sub("", text))
 
     def _config(self) -> Dict[str, Any]:
         return {
@@ -381,3 +382,4 @@ class BertChineseTokenizer(PreTrainedTokenizerBase):
 
 _CJK_CLASS = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
 _CJK_SPACE_RE = re.compile(f"(?<=[{_CJK_CLASS}]) | (?=[{_CJK_CLASS}])")
+_PUNCT_SPACE_RE = re.compile(r" (?=[,.!?;:%)\]}])")

@@ -17,10 +17,10 @@ import numpy as np
 import paddle
 
 from ..modeling import RootsConfig, RootsForMaskedLM
-from ..utils.env import set_cpu_threads
+from ..utils.env import available_cores, set_cpu_threads
 from .checkpointing import load_checkpoint, save_checkpoint
 from .flops import encoder_flops_per_token, head_flops, measure_matmul_peak
-from .pretrain_data import PackedCorpus, SpecialIds, build_batch
+from .pretrain_data import PackedCorpus, SpecialIds, build_batch, special_ids
 
 logger = logging.getLogger(__name__)
 
@@ -142,23 +142,19 @@ def run_pretraining(args: PretrainArgs, tokenizer_dir: Path) -> Path:
     """Train (or resume) until ``max_steps``; returns the checkpoint directory."""
     from tqdm import tqdm
 
-    from ..tokenization.auto import AutoTokenizer
-
     world = paddle.distributed.get_world_size()
     rank = paddle.distributed.get_rank()
     if world > 1:
         paddle.distributed.init_parallel_env()
-    threads = set_cpu_threads(args.threads)
+    threads = set_cpu_threads(args.threads or max(1, available_cores() // world))
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    special = SpecialIds(tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id,
-                         tokenizer.mask_token_id, tokenizer.vocab_size)
+    special = special_ids(tokenizer_dir)
     train = PackedCorpus(Path(args.data_dir), "train", args.seq_len)
     heldout = PackedCorpus(Path(args.data_dir), "heldout", args.seq_len)
 
     paddle.seed(args.seed)
-    config = RootsConfig(vocab_size=tokenizer.vocab_size, pad_token_id=tokenizer.pad_token_id, **args.model)
+    config = RootsConfig(vocab_size=special.vocab_size, pad_token_id=special.pad, **args.model)
     model = RootsForMaskedLM(config)
     opt, schedule = build_optimizer(model, args)
     ckpt_dir = out / "checkpoint"

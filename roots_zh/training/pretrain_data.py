@@ -48,38 +48,63 @@ def iter_corpus(corpus_dir: Path, weights: Dict[str, float], seed: int = 0) -> I
                     yield source, line
 
 
-_WORKER_TOKENIZER = None
+_WORKER = {}
 
 
 def _init_worker(tokenizer_dir: str) -> None:
-    global _WORKER_TOKENIZER
     import jieba
-
-    from ..tokenization.auto import AutoTokenizer
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
-    _WORKER_TOKENIZER = AutoTokenizer.from_pretrained(tokenizer_dir)
+    _WORKER["tokenizer_dir"] = tokenizer_dir
 
 
-def encode_with_word_starts(text: str, tokenizer=None) -> Tuple[List[int], List[int]]:
-    """Token ids of ``text`` and a 0/1 flag per token: 1 where the token starts a jieba word."""
+def _sentencepiece(tokenizer_dir: str):
+    import sentencepiece as spm
+
+    key = ("spm", tokenizer_dir)
+    if key not in _WORKER:
+        _WORKER[key] = spm.SentencePieceProcessor(model_file=str(Path(tokenizer_dir) / "spm.model"))
+    return _WORKER[key]
+
+
+def encode_with_word_starts(text: str, tokenizer_dir: Optional[str] = None) -> Tuple[List[int], List[int]]:
+    """Token ids of ``text`` and a 0/1 flag per token: 1 where the token starts a jieba word.
+
+    With a SentencePiece model (``spm.model``) this is ``RootsTokenizer``'s encoding (same
+    normalisation, then SentencePiece) done in bulk; otherwise the directory's tokenizer is used."""
     import jieba
 
-    tokenizer = tokenizer or _WORKER_TOKENIZER
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    tokenizer_dir = tokenizer_dir or _WORKER["tokenizer_dir"]
+    if (Path(tokenizer_dir) / "spm.model").is_file():
+        from ..tokenization.normalize import normalize
+
+        text = normalize(text)
+        pieces = _sentencepiece(tokenizer_dir).encode(text, return_type="proto").pieces
+        byte_to_char = np.cumsum([0] + [len(c.encode("utf-8")) for c in text])
+        ids = [p.id for p in pieces]
+        token_starts = np.searchsorted(byte_to_char, [p.begin for p in pieces], side="right") - 1
+    else:
+        from ..tokenization.auto import AutoTokenizer
+
+        key = ("auto", tokenizer_dir)
+        if key not in _WORKER:
+            _WORKER[key] = AutoTokenizer.from_pretrained(tokenizer_dir)
+        enc = _WORKER[key](text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = enc["input_ids"]
+        token_starts = [start for start, _ in enc["offset_mapping"]]
     starts, pos = set(), 0
     for word in jieba.cut(text, HMM=True):
         starts.add(pos)
         pos += len(word)
     flags, prev_start = [], -1
-    for start, _ in enc["offset_mapping"]:
+    for start in token_starts:
         # byte-fallback pieces of one character share its start: they continue the word
         flags.append(1 if start in starts and start != prev_start else 0)
         prev_start = start
     if flags:
         flags[0] = 1
-    return enc["input_ids"], flags
+    return list(ids), flags
 
 
 def _encode_job(item: Tuple[int, str]) -> Tuple[int, List[int], List[int]]:
@@ -94,14 +119,12 @@ def prepare_corpus(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path, heldout
     """Tokenise a corpus sample into ``{train,heldout}_{ids,starts}.npy`` plus ``meta.json``."""
     from tqdm import tqdm
 
-    from ..tokenization.auto import AutoTokenizer
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    sep = tokenizer.sep_token_id
-    if tokenizer.vocab_size > np.iinfo(np.uint16).max:
-        raise ValueError(f"vocab_size {tokenizer.vocab_size} does not fit uint16 storage")
+    special = special_ids(tokenizer_dir)
+    sep = special.sep
+    if special.vocab_size > np.iinfo(np.uint16).max:
+        raise ValueError(f"vocab_size {special.vocab_size} does not fit uint16 storage")
     docs = list(iter_corpus(corpus_dir, weights or DEFAULT_FILE_WEIGHTS, seed))
     if max_docs:
         docs = docs[:max_docs]
@@ -117,7 +140,7 @@ def prepare_corpus(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path, heldout
             stat["docs"] += 1
             stat["tokens"] += len(ids)
             stat["chars"] += len(docs[idx][1])
-    meta = {"tokenizer_dir": str(tokenizer_dir), "vocab_size": tokenizer.vocab_size, "seed": seed,
+    meta = {"tokenizer_dir": str(tokenizer_dir), "vocab_size": special.vocab_size, "seed": seed,
             "heldout_every": heldout_every, "sources": sources}
     for split, (ids, flags) in parts.items():
         for name, arrays in (("ids", ids), ("starts", flags)):
@@ -136,6 +159,19 @@ class SpecialIds:
     mask: int
     vocab_size: int
     first_normal: int = 5  # random replacements avoid special ids
+
+
+def special_ids(tokenizer_dir: Path) -> SpecialIds:
+    """Special ids and vocabulary size of a tokenizer directory (SentencePiece read directly)."""
+    if (Path(tokenizer_dir) / "spm.model").is_file():
+        sp = _sentencepiece(str(tokenizer_dir))
+        ids = [sp.piece_to_id(p) for p in ("[PAD]", "[CLS]", "[SEP]", "[MASK]")]
+        return SpecialIds(*ids, vocab_size=sp.get_piece_size(), first_normal=max(ids) + 1)
+    from ..tokenization.auto import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    return SpecialIds(tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id,
+                      tok.vocab_size, first_normal=max(tok.all_special_ids) + 1)
 
 
 class PackedCorpus:

@@ -10,10 +10,16 @@ def roots_home() -> Path:
     return Path(os.environ.get("ROOTS_HOME", Path.home() / ".roots")).expanduser()
 
 
+def available_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
+
+
 def set_cpu_threads(num_threads: int | None = None) -> int:
     """Give Paddle's dygraph math more than its default single thread (1.4x training here)."""
     import paddle  # local: keep `import roots_zh` cheap
 
-    n = int(num_threads or os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    # not OMP_NUM_THREADS: paddle sets it to 1 on import
+    n = int(num_threads or os.environ.get("ROOTS_NUM_THREADS") or available_cores())
     paddle.base.core.set_num_threads(n)
     return n

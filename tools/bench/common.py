@@ -1,0 +1,95 @@
+"""Shared helpers for benchmark sub-commands and tools: data paths, corpus sampling, results."""
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # tools run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(REPO_ROOT))
+
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+
+def data_dir(override: Optional[str] = None) -> Path:
+    """Shared data root: ``override``, ``$ROOTS_DATA_DIR`` or ``<repo>/../shared/data``."""
+    path = Path(override or os.environ.get("ROOTS_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+    if not path.is_dir():
+        raise FileNotFoundError(f"shared data directory {path} not found (set --data-dir or ROOTS_DATA_DIR)")
+    return path
+
+
+def corpus_files(root: Optional[Path] = None) -> List[Path]:
+    """The pretraining corpus files (``corpus/*.txt.gz``), sorted by name."""
+    files = sorted((root or data_dir()).joinpath("corpus").glob("*.txt.gz"))
+    if not files:
+        raise FileNotFoundError(f"no corpus/*.txt.gz under {root or data_dir()}")
+    return files
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    """Lines of a (gzipped) text file without the trailing newline."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            yield line.rstrip("\n")
+
+
+def sample_corpus_lines(n: int, root: Optional[Path] = None, step: int = 5, skip: int = 1000) -> List[str]:
+    """About ``n`` real lines mixed evenly over all corpus files (every ``step``-th line after
+    ``skip`` lines of each file; cheap: only the head of each file is read)."""
+    files = corpus_files(root)
+    per_file = -(-n // len(files))
+    out: List[str] = []
+    for path in files:
+        head = itertools.islice(iter_lines(path), skip, skip + per_file * step)
+        got = [line for i, line in enumerate(head) if i % step == 0]
+        if len(got) < per_file:  # short file: take from its start as well
+            got += [l for i, l in enumerate(itertools.islice(iter_lines(path), skip)) if i % step == 0]
+        out.extend(got[:per_file])
+    return out[:n] if len(out) > n else out
+
+
+def environment() -> Dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def write_result(name: str, payload: Dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``payload`` (+ environment) as ``benchmarks/results/<name>.json`` atomically."""
+    from roots_zh.utils.files import atomic_write_text
+
+    body = {"benchmark": name, "environment": environment(), **payload}
+    path = results_dir / f"{name}.json"
+    atomic_write_text(path, json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def format_table(rows: Sequence[Dict[str, Any]], columns: Sequence[str]) -> str:
+    """Plain-text table of ``rows`` (dicts) with the given columns."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return str(v)
+
+    cells = [[fmt(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))) for row in cells]
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Fine-tune a classifier from a task recipe (``tasks/<task>/recipe.json``) and report its metrics.
+
+    python tools/finetune.py --task chnsenticorp --model roots-base --out work_dirs/ft/csc
+    python tools/finetune.py --task tnews --model roots-base --init random   # same recipe, no pretraining
+
+``--init random`` keeps the architecture and tokenizer of ``--model`` but starts from random weights:
+the baseline that shows what pretraining buys.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+
+def load_recipe(task: str) -> dict:
+    path = ROOT / "tasks" / task / "recipe.json"
+    if not path.is_file():
+        raise SystemExit(f"no recipe {path}; tasks: {sorted(p.name for p in (ROOT / 'tasks').iterdir())}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def recipe_labels(recipe: dict, data_root: Path) -> list:
+    if "labels" in recipe:
+        return recipe["labels"]
+    rows = [json.loads(line) for line in open(data_root / recipe["dataset"] / recipe["labels_file"], encoding="utf-8")]
+    return [row["label_desc"] for row in rows]
+
+
+def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, overrides: dict | None = None,
+        limit: int | None = None) -> dict:
+    from roots_zh.data.readers import load_classification_set
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    recipe = {**load_recipe(task), **(overrides or {})}
+    labels = recipe_labels(recipe, data_root)
+    clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"])
+    if init == "random":
+        from roots_zh.modeling import RootsForSequenceClassification
+        from roots_zh.training.trainer import seed_everything
+
+        seed_everything(recipe["seed"])
+        clf.model = RootsForSequenceClassification(clf.model.config)
+    data = {}
+    for split in ("train", "eval", "test"):
+        name = recipe.get(f"{split}_split")
+        if name:
+            examples, _ = load_classification_set(data_root, recipe["dataset"], name)
+            data[split] = examples[:limit] if limit and split == "train" else examples
+    cols = lambda ex: ([e.text for e in ex], [e.label for e in ex],  # noqa: E731
+                       [e.text_pair for e in ex] if ex and ex[0].text_pair is not None else None)
+    tr_x, tr_y, tr_p = cols(data["train"])
+    ev_x, ev_y, ev_p = cols(data["eval"])
+    keys = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "eval_every",
+            "early_stopping_patience", "seed")
+    start = time.time()
+    summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out),
+                      **{k: recipe[k] for k in keys if k in recipe})
+    result = {"task": task, "model": model, "init": init, "dev": summary["best"],
+              "train_seconds": round(time.time() - start, 1), "recipe": recipe}
+    if "test" in data:
+        te_x, te_y, te_p = cols(data["test"])
+        result["test"] = clf.evaluate(te_x, te_y, te_p)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    clf.save_pretrained(out / "final")
+    return result
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True)
+    p.add_argument("--model", default="roots-base")
+    p.add_argument("--init", choices=["pretrained", "random"], default="pretrained")
+    p.add_argument("--out", required=True)
+    p.add_argument("--data-root", default=str(DATA))
+    p.add_argument("--limit", type=int, help="use only the first N training examples")
+    p.add_argument("--set", nargs="*", default=[], help="recipe overrides key=json_value")
+    ns = p.parse_args(argv)
+    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in ns.set)}
+    result = run(ns.task, ns.model, ns.init, Path(ns.out), Path(ns.data_root), overrides, ns.limit)
+    print(json.dumps({k: result[k] for k in ("task", "init", "dev", "test", "train_seconds") if k in result},
+                     ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
