@@ -373,6 +373,18 @@ def test_parity_edge_cases(paddle_tok, corpus_vocab, engine):
     assert [tok.encode(t) for t in texts] == _paddle_ids(paddle_tok, texts)
 
 
+@pytest.mark.parametrize("options", [{"do_lower_case": False}, {"do_lower_case": False, "strip_accents": True},
+                                     {"tokenize_chinese_chars": False}])
+def test_parity_options(corpus_vocab, parity_lines, options):
+    transformers = pytest.importorskip("paddlenlp.transformers")
+    ref = transformers.BertTokenizer(str(corpus_vocab), **options)
+    texts = parity_lines[::20] + ["Héllo WORLD [MASK] [CL\u200bS] ΟΔΟΣ", "中文English混合Text"]
+    expected = _paddle_ids(ref, texts)
+    for engine in ENGINES:
+        tok = BertChineseTokenizer(str(corpus_vocab), engine=engine, **options)
+        assert tok(texts)["input_ids"] == expected, (engine, options)
+
+
 def test_parity_all_bmp_chars(paddle_tok, corpus_vocab):
     """Every BMP code point, alone and inside a word, classified exactly like PaddleNLP."""
     tok = BertChineseTokenizer(str(corpus_vocab))

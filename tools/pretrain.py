@@ -40,7 +40,7 @@ def cmd_train(ns) -> None:
         raise SystemExit(f"{out}/checkpoint exists: pass --resume to continue it or choose another --out")
     model = json.loads(ns.model) if ns.model else None
     kwargs = {f.name: getattr(ns, f.name) for f in fields(PretrainArgs)
-              if hasattr(ns, f.name) and getattr(ns, f.name) is not None}
+              if f.name != "model" and getattr(ns, f.name, None) is not None}
     args = PretrainArgs(data_dir=ns.data, output_dir=ns.out, **kwargs, **({"model": model} if model else {}))
     run_pretraining(args, Path(ns.tokenizer))
 
@@ -91,7 +91,7 @@ def main(argv=None) -> None:
     t.add_argument("--resume", action="store_true")
     t.add_argument("--model", help='JSON of RootsConfig fields, e.g. \'{"hidden_size": 256}\'')
     for name in ("seq_len", "batch_size", "max_steps", "warmup_steps", "save_every", "eval_every",
-                 "eval_batches", "seed", "threads"):
+                 "eval_batches", "seed", "threads", "stop_at_step"):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=int)
     for name in ("learning_rate", "prefix_ratio", "weight_decay", "stop_after_seconds"):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=float)

@@ -3,17 +3,20 @@
 
     python tools/train_tokenizer.py                 # final model -> pretrained/roots-base/
     python tools/train_tokenizer.py --report        # vocab-size sweep -> benchmarks/results/tokenizer_vocab.json
+    python tools/train_tokenizer.py --report --save-chosen   # sweep, then keep the chosen model
 
 Sampling: pass 1 counts the characters of each of the 13 corpus files; each file then gets a
-character budget proportional to ``chars ** --temperature`` (0.5: square-root smoothing, so the
-60 MB CCTV file does not drown the 4 MB zh-en parallel file that carries most of the English),
-capped at the file's size; pass 2 streams the files again and keeps lines at random to meet the
-budgets. Lines are split into sentences. One line in 100 (by CRC32) is never used for training:
-those held-out documents are what ``--report`` measures on, together with WMT newsdev2017 zh/en.
+character budget proportional to ``boost * chars ** --temperature`` (0.5: square-root smoothing,
+so the 60 MB CCTV file does not drown the small files; en_zh_parallel, which carries most of the
+corpus's English, is boosted x4 so ~1/6 of the sample is English), capped at the file's size;
+pass 2 streams the files again and keeps lines at random to meet the budgets. Lines are split
+into sentences. One line in 100 (by CRC32) is never used for training: those held-out documents
+are what ``--report`` measures on, together with WMT newsdev2017 zh/en.
 
-Model: unigram, byte_fallback, split_digits, character_coverage 0.9995, normalisation rule
-``identity`` because the input is normalised by ``roots_zh.tokenization.normalize`` (the same
-function the tokenizer applies at encode time, with an offset map back to the raw text). With
+Model: unigram, byte_fallback, split_digits, pieces of at most 6 chars, character_coverage
+0.9995, normalisation rule ``identity`` because the input is normalised by
+``roots_zh.tokenization.normalize`` (the same function the tokenizer applies at encode time, with
+an offset map back to the raw text). With
 ``nmt_nfkc`` SentencePiece would apply a second, different normalisation (NFKC also rewrites
 ``①``, ``㎏``, ligatures, ...) that our offset map cannot see and decode could not undo.
 """
@@ -32,11 +35,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench.common import REPO_ROOT, corpus_files, data_dir, format_table, iter_lines, write_result  # noqa: E402
 
 from roots_zh.tokenization.normalize import normalize  # noqa: E402
-from roots_zh.tokenization.sentencepiece_tokenizer import RootsTokenizer, train_sentencepiece  # noqa: E402
+from roots_zh.tokenization.sentencepiece_tokenizer import (  # noqa: E402
+    RootsTokenizer,
+    train_sentencepiece,
+    trainer_options,
+)
 
-DEFAULT_VOCAB_SIZE = 24000  # chosen with --report, see benchmarks/results/tokenizer_vocab.json
+DEFAULT_VOCAB_SIZE = 24000  # = pick_vocab_size() of the --report sweep (benchmarks/results/tokenizer_vocab.json)
 REPORT_SIZES = (8000, 16000, 24000, 32000)
+# en_zh_parallel carries most of the corpus's English; x4 makes ~1/6 of the sample English text,
+# enough for English word pieces for zh<->en (x1 left a 24k model with ~1,500 English pieces)
+DEFAULT_BOOST = {"en_zh_parallel.txt.gz": 4.0}
 HIDDEN_SIZE = 256
+MIN_GAIN = 0.05  # a bigger vocab must cut held-out tokens/doc by >= 5% to be worth its embedding rows
+CHOICE_RULE = (
+    "smallest swept size whose next size cuts held-out tokens/doc by less than 5% "
+    "(each step adds step*256 embedding parameters at hidden size 256)"
+)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|\t")
 
 
@@ -55,12 +70,15 @@ def split_sentences(line: str, max_chars: int = 1000) -> List[str]:
     return out
 
 
-def char_budgets(sizes: Dict[str, int], total: int, temperature: float) -> Dict[str, int]:
-    """Split ``total`` chars over files in proportion to ``size ** temperature``, capped at size."""
+def char_budgets(
+    sizes: Dict[str, int], total: int, temperature: float, boost: Dict[str, float] | None = None
+) -> Dict[str, int]:
+    """Split ``total`` chars over files in proportion to ``boost * size ** temperature``, capped at size."""
     budgets: Dict[str, int] = {}
     left, open_files = total, dict(sizes)
+    boost = boost or {}
     while open_files and left > 0:
-        weights = {k: v ** temperature for k, v in open_files.items()}
+        weights = {k: boost.get(k, 1.0) * v ** temperature for k, v in open_files.items()}
         norm = sum(weights.values())
         capped = {k for k, v in open_files.items() if left * weights[k] / norm >= v}
         if not capped:
@@ -73,13 +91,14 @@ def char_budgets(sizes: Dict[str, int], total: int, temperature: float) -> Dict[
 
 
 def sample_corpus(
-    files: Sequence[Path], max_chars: int, temperature: float, seed: int, heldout_docs: int
+    files: Sequence[Path], max_chars: int, temperature: float, seed: int, heldout_docs: int,
+    boost: Dict[str, float] | None = None,
 ) -> Tuple[List[str], List[str], List[Dict[str, object]]]:
     """(training sentences, held-out documents, per-file stats), streaming the gzip files twice."""
     sizes = {}
     for path in files:
         sizes[path.name] = sum(len(line) for line in iter_lines(path) if not is_heldout(line))
-    budgets = char_budgets(sizes, max_chars, temperature)
+    budgets = char_budgets(sizes, max_chars, temperature, boost)
     sentences: List[str] = []
     heldout: Dict[str, List[str]] = {}
     stats = []
@@ -113,6 +132,15 @@ def read_wmt(root: Path, side: str, limit: int = 2000) -> List[str]:
     return lines[:limit]
 
 
+def pick_vocab_size(rows: Sequence[Dict[str, float]], min_gain: float = MIN_GAIN) -> int:
+    """Knee of the sweep: the smallest size after which growing the vocab gains < ``min_gain``."""
+    rows = sorted(rows, key=lambda r: r["vocab_size"])
+    for row, nxt in zip(rows, rows[1:]):
+        if 1 - nxt["tokens_per_doc"] / row["tokens_per_doc"] < min_gain:
+            return int(row["vocab_size"])
+    return int(rows[-1]["vocab_size"])
+
+
 def evaluate(tok: RootsTokenizer, docs: List[str], zh: List[str], en: List[str]) -> Dict[str, float]:
     """Tokens per held-out document, chars/token on zh and en lines, byte-fallback share."""
 
@@ -144,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-sentences", type=int, default=300_000,
                         help="SentencePiece input_sentence_size (random subset of the sampled sentences)")
     parser.add_argument("--temperature", type=float, default=0.5, help="file weight = chars ** temperature")
+    parser.add_argument("--boost", nargs="*", default=[f"{k}={v:g}" for k, v in DEFAULT_BOOST.items()],
+                        metavar="FILE=FACTOR", help="multiply a file's sampling weight (default: %(default)s)")
     parser.add_argument("--character-coverage", type=float, default=0.9995)
     parser.add_argument("--heldout-docs", type=int, default=2600)
     parser.add_argument("--seed", type=int, default=0)
@@ -151,12 +181,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--report", action="store_true", help="train each of --sizes and measure them")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(REPORT_SIZES))
+    parser.add_argument("--save-chosen", action="store_true",
+                        help="with --report: also save the chosen size's model into --output-dir")
     args = parser.parse_args(argv)
+    try:
+        boost = {k: float(v) for k, v in (item.split("=", 1) for item in args.boost)}
+    except ValueError:
+        parser.error(f"--boost takes FILE=FACTOR items, got {args.boost}")
 
     root = data_dir(args.data_dir)
     t0 = time.time()
     sentences, docs, stats = sample_corpus(corpus_files(root), args.max_chars, args.temperature, args.seed,
-                                           args.heldout_docs)
+                                           args.heldout_docs, boost)
     print(f"sampled {len(sentences):,} sentences ({sum(s['sampled_chars'] for s in stats):,} chars) "
           f"and {len(docs):,} held-out docs in {time.time() - t0:.1f}s")
     print(format_table(stats, ["file", "chars", "sampled_chars", "sampled_lines", "share"]))
@@ -165,28 +201,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.report:
         zh, en = read_wmt(root, "zh"), read_wmt(root, "en")
-        rows = []
+        rows, protos = [], {}
         for size in args.sizes:
             t1 = time.time()
             proto = train_sentencepiece(sentences, size, args.character_coverage, **spm_options)
             train_s = time.time() - t1
+            protos[size] = proto
             tok = RootsTokenizer(model_proto=proto)
             row = {"vocab_size": size, "train_s": round(train_s, 1), "model_kb": round(len(proto) / 1024, 1),
                    **evaluate(tok, docs, zh, en), f"embedding_params_h{HIDDEN_SIZE}": size * HIDDEN_SIZE}
             rows.append(row)
             print(format_table([row], list(row)), flush=True)
-        columns = list(rows[0])
+        for prev, row in zip(rows, rows[1:]):
+            row["tokens_per_doc_gain_pct"] = round(100 * (1 - row["tokens_per_doc"] / prev["tokens_per_doc"]), 1)
+        chosen = pick_vocab_size(rows)
+        columns = list(dict.fromkeys(k for r in rows for k in r))
         print("\n" + format_table(rows, columns))
+        print(f"chosen vocab size: {chosen} ({CHOICE_RULE}); default in this tool: {DEFAULT_VOCAB_SIZE}")
         path = write_result("tokenizer_vocab", {
             "description": "SentencePiece unigram vocab-size sweep on the corpus sample; held-out docs are "
                            "1/100 of corpus lines (CRC32) never trained on; zh/en = WMT newsdev2017",
-            "chosen_vocab_size": DEFAULT_VOCAB_SIZE,
+            "chosen_vocab_size": chosen,
+            "choice_rule": CHOICE_RULE,
+            "trainer": {k: v for k, v in trainer_options(0, args.character_coverage).items()
+                        if k not in ("vocab_size", "user_defined_symbols", "minloglevel")},
             "sample": {"sentences": len(sentences), "max_chars": args.max_chars, "temperature": args.temperature,
+                       "boost": boost,
                        "max_sentences": args.max_sentences, "heldout_docs": len(docs), "zh_lines": len(zh),
                        "en_lines": len(en), "files": stats},
             "rows": rows,
         })
         print(f"wrote {path}")
+        if args.save_chosen:
+            written = RootsTokenizer(model_proto=protos[chosen]).save_pretrained(args.output_dir)
+            print(f"saved the {chosen} model: " + ", ".join(str(p) for p in written))
         return 0
 
     t1 = time.time()

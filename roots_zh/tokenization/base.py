@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import numbers
+import operator
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -218,7 +220,7 @@ class PreTrainedTokenizerBase:
         self, ids: Union[int, Sequence[int]], skip_special_tokens: bool = False
     ) -> Union[str, List[str]]:
         """Token of one id or tokens of a list of ids."""
-        if isinstance(ids, int) and not isinstance(ids, bool):
+        if isinstance(ids, numbers.Integral) and not isinstance(ids, bool):
             return self._convert_id_to_token(self._check_id(ids))
         ids = self._check_ids(ids)
         if skip_special_tokens:
@@ -226,11 +228,13 @@ class PreTrainedTokenizerBase:
             ids = [i for i in ids if i not in special]
         return [self._convert_id_to_token(i) for i in ids]
 
-    def _check_id(self, index: Any) -> int:
-        if isinstance(index, bool) or not isinstance(index, int):
+    def _check_id(self, index: Any, size: Optional[int] = None) -> int:
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise TypeError(f"token ids must be int, got {type(index).__name__}")
-        if not 0 <= index < self.vocab_size:
-            raise ValueError(f"token id {index} is out of range [0, {self.vocab_size})")
+        index = operator.index(index)
+        size = self.vocab_size if size is None else size
+        if not 0 <= index < size:
+            raise ValueError(f"token id {index} is out of range [0, {size})")
         return index
 
     def _check_ids(self, ids: Any) -> List[int]:
@@ -238,13 +242,14 @@ class PreTrainedTokenizerBase:
             raise ValueError("`ids` is None; expected a list of int")
         if hasattr(ids, "tolist"):  # numpy array / paddle tensor
             ids = ids.tolist()
-        if isinstance(ids, int):
+        if isinstance(ids, numbers.Integral):
             ids = [ids]
         if not isinstance(ids, (list, tuple)):
             raise TypeError(f"`ids` must be a list of int, got {type(ids).__name__}")
         if ids and isinstance(ids[0], (list, tuple)):
             raise TypeError("`ids` is nested; use batch_decode for a batch")
-        return [self._check_id(int(i) if not isinstance(i, int) else i) for i in ids]
+        size = self.vocab_size
+        return [self._check_id(i, size) for i in ids]
 
     # ------------------------------------------------------------------ simple API
     def tokenize(self, text: str) -> List[str]:

@@ -163,6 +163,7 @@ class BertChineseTokenizer(PreTrainedTokenizerBase):
         if missing:
             raise ValueError(f"special tokens {missing} are missing from {self.vocab_file}")
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
+        self._vocab_size = max(self.ids_to_tokens) + 1
         self.do_lower_case = bool(do_lower_case)
         self.tokenize_chinese_chars = bool(tokenize_chinese_chars)
         self.strip_accents = strip_accents
@@ -348,7 +349,7 @@ class BertChineseTokenizer(PreTrainedTokenizerBase):
     # ------------------------------------------------------------------ vocab / decode / save
     @property
     def vocab_size(self) -> int:
-        return max(self.ids_to_tokens) + 1
+        return self._vocab_size
 
     def get_vocab(self) -> Dict[str, int]:
         return dict(self.vocab)

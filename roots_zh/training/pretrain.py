@@ -46,7 +46,8 @@ class PretrainArgs:
     eval_batches: int = 8
     static: bool = True
     threads: Optional[int] = None
-    stop_after_seconds: Optional[float] = None
+    stop_after_seconds: Optional[float] = None  # checkpoint and exit (resume later)
+    stop_at_step: Optional[int] = None  # likewise, at a step (the schedule still spans max_steps)
 
 
 def lr_lambda(args: PretrainArgs):
@@ -101,10 +102,11 @@ class HybridObjective:
 def all_reduce_gradients(model, world: int) -> None:
     if world == 1:
         return
-    for p in model.parameters():
-        if p.grad is not None:
-            paddle.distributed.all_reduce(p.grad)
-            p.grad.scale_(1.0 / world)
+    with paddle.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                paddle.distributed.all_reduce(p.grad)  # in place: sum over replicas
+                p.grad.scale_(1.0 / world)
 
 
 class JsonlLog:
@@ -182,6 +184,7 @@ def run_pretraining(args: PretrainArgs, tokenizer_dir: Path) -> Path:
     for step in bar:
         kind, arrays = build_batch(train, special, step, rank, world, args.batch_size, args.seed,
                                    args.prefix_ratio)
+        paddle.seed(args.seed * 1_000_003 + step * world + rank)  # dropout: a function of the step too
         loss, acc = objective(kind, arrays)
         loss.backward()
         all_reduce_gradients(model, world)
@@ -205,7 +208,8 @@ def run_pretraining(args: PretrainArgs, tokenizer_dir: Path) -> Path:
             bar.set_postfix(loss=f"{rec['loss']:.3f}", tok_s=f"{rec['tokens_per_s']:.0f}")
             window_t, window_tokens, window_flops = time.time(), 0, 0.0
         done = step + 1 == args.max_steps
-        out_of_time = args.stop_after_seconds and time.time() - t_start > args.stop_after_seconds
+        out_of_time = bool((args.stop_after_seconds and time.time() - t_start > args.stop_after_seconds)
+                           or (args.stop_at_step and step + 1 >= args.stop_at_step))
         if rank == 0 and ((step + 1) % args.eval_every == 0 or done):
             metrics = evaluate(objective, heldout, special, args)
             log.write({"step": step + 1, "tokens_seen": tokens_seen, **metrics})

@@ -140,6 +140,8 @@ def prepare_corpus(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path, heldout
             stat["docs"] += 1
             stat["tokens"] += len(ids)
             stat["chars"] += len(docs[idx][1])
+        pool.close()  # let workers exit on their own (terminate() would SIGTERM them)
+        pool.join()
     meta = {"tokenizer_dir": str(tokenizer_dir), "vocab_size": special.vocab_size, "seed": seed,
             "heldout_every": heldout_every, "sources": sources}
     for split, (ids, flags) in parts.items():
