@@ -66,9 +66,13 @@ def cmd_export(ns) -> None:
     for extra in ("pretrain_curve.png",):
         if (out / extra).exists():
             shutil.copy(out / extra, target / extra)
+    size = sum(p.stat().st_size for p in target.iterdir()) / 1e6
+    if ns.no_register:
+        print(f"exported {target} ({size:.1f} MB), not registered")
+        return
     entry = register_model(ns.name, target, description=ns.description,
                            how_to_get="run `python tools/pretrain.py prepare/train/export` (see the model card)")
-    print(f"exported {target} ({sum(p.stat().st_size for p in target.iterdir()) / 1e6:.1f} MB): {sorted(entry['files'])}")
+    print(f"exported {target} ({size:.1f} MB): {sorted(entry['files'])}")
 
 
 def main(argv=None) -> None:
@@ -89,6 +93,7 @@ def main(argv=None) -> None:
     t.add_argument("--out", required=True)
     t.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--init-from", dest="init_from", help="continue from shipped weights (new optimizer)")
     t.add_argument("--model", help='JSON of RootsConfig fields, e.g. \'{"hidden_size": 256}\'')
     for name in ("seq_len", "batch_size", "max_steps", "warmup_steps", "save_every", "eval_every",
                  "eval_batches", "seed", "threads", "stop_at_step"):
@@ -105,6 +110,7 @@ def main(argv=None) -> None:
     e.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     e.add_argument("--name", default="roots-base")
     e.add_argument("--dtype", default="float16")
+    e.add_argument("--no-register", dest="no_register", action="store_true", help="a snapshot: skip the registry")
     e.add_argument("--description", default="ROOTS base encoder pretrained by this project")
     e.set_defaults(func=cmd_export)
     ns = parser.parse_args(argv)

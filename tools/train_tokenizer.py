@@ -41,16 +41,22 @@ from roots_zh.tokenization.sentencepiece_tokenizer import (  # noqa: E402
     trainer_options,
 )
 
-DEFAULT_VOCAB_SIZE = 24000  # = pick_vocab_size() of the --report sweep (benchmarks/results/tokenizer_vocab.json)
+DEFAULT_VOCAB_SIZE = 16000  # = pick_vocab_size() of the --report sweep (benchmarks/results/tokenizer_vocab.json)
 REPORT_SIZES = (8000, 16000, 24000, 32000)
 # en_zh_parallel carries most of the corpus's English; x4 makes ~1/6 of the sample English text,
 # enough for English word pieces for zh<->en (x1 left a 24k model with ~1,500 English pieces)
 DEFAULT_BOOST = {"en_zh_parallel.txt.gz": 4.0}
+# Target model (roots-base): hidden 256, 4 layers; the LM head runs on ~30% of positions (15% MLM
+# masks + prefix-LM targets). Vocab rows cost parameters (V*H) and LM-head FLOPs (2*V*H per
+# predicted token); a bigger vocab pays back only through shorter sequences.
 HIDDEN_SIZE = 256
-MIN_GAIN = 0.05  # a bigger vocab must cut held-out tokens/doc by >= 5% to be worth its embedding rows
+NUM_LAYERS = 4
+PREDICTED_FRACTION = 0.3
+TOLERANCE = 0.02
 CHOICE_RULE = (
-    "smallest swept size whose next size cuts held-out tokens/doc by less than 5% "
-    "(each step adds step*256 embedding parameters at hidden size 256)"
+    f"largest swept size whose estimated training GFLOPs per held-out document (hidden {HIDDEN_SIZE}, "
+    f"{NUM_LAYERS} layers: tokens/doc * 2 * (12*L*H^2 + {PREDICTED_FRACTION} * V*H)) is within "
+    f"{TOLERANCE:.0%} of the cheapest size"
 )
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|\t")
 
@@ -132,13 +138,26 @@ def read_wmt(root: Path, side: str, limit: int = 2000) -> List[str]:
     return lines[:limit]
 
 
-def pick_vocab_size(rows: Sequence[Dict[str, float]], min_gain: float = MIN_GAIN) -> int:
-    """Knee of the sweep: the smallest size after which growing the vocab gains < ``min_gain``."""
-    rows = sorted(rows, key=lambda r: r["vocab_size"])
-    for row, nxt in zip(rows, rows[1:]):
-        if 1 - nxt["tokens_per_doc"] / row["tokens_per_doc"] < min_gain:
-            return int(row["vocab_size"])
-    return int(rows[-1]["vocab_size"])
+def add_costs(rows: List[Dict[str, float]]) -> None:
+    """Add embedding parameters, tokens/doc gain and estimated training GFLOPs/doc to each row."""
+    body = 12 * NUM_LAYERS * HIDDEN_SIZE**2  # attention 4H^2 + FFN 8H^2 per layer
+    prev = None
+    for row in sorted(rows, key=lambda r: r["vocab_size"]):
+        embed = row["vocab_size"] * HIDDEN_SIZE
+        row[f"embedding_params_h{HIDDEN_SIZE}"] = embed
+        row["embedding_share_pct"] = round(100 * embed / (embed + body), 1)
+        row["tokens_per_doc_gain_pct"] = (
+            round(100 * (1 - row["tokens_per_doc"] / prev["tokens_per_doc"]), 1) if prev else None
+        )
+        row["train_gflops_per_doc"] = round(row["tokens_per_doc"] * 2 * (body + PREDICTED_FRACTION * embed) / 1e9, 3)
+        prev = row
+
+
+def pick_vocab_size(rows: Sequence[Dict[str, float]], tolerance: float = TOLERANCE) -> int:
+    """The largest size whose estimated training cost per document is within ``tolerance`` of the
+    cheapest (a bigger vocab compresses zh/en better, so take it while it is ~free)."""
+    best = min(r["train_gflops_per_doc"] for r in rows)
+    return int(max(r["vocab_size"] for r in rows if r["train_gflops_per_doc"] <= best * (1 + tolerance)))
 
 
 def evaluate(tok: RootsTokenizer, docs: List[str], zh: List[str], en: List[str]) -> Dict[str, float]:
@@ -209,11 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             protos[size] = proto
             tok = RootsTokenizer(model_proto=proto)
             row = {"vocab_size": size, "train_s": round(train_s, 1), "model_kb": round(len(proto) / 1024, 1),
-                   **evaluate(tok, docs, zh, en), f"embedding_params_h{HIDDEN_SIZE}": size * HIDDEN_SIZE}
+                   **evaluate(tok, docs, zh, en)}
             rows.append(row)
             print(format_table([row], list(row)), flush=True)
-        for prev, row in zip(rows, rows[1:]):
-            row["tokens_per_doc_gain_pct"] = round(100 * (1 - row["tokens_per_doc"] / prev["tokens_per_doc"]), 1)
+        add_costs(rows)
         chosen = pick_vocab_size(rows)
         columns = list(dict.fromkeys(k for r in rows for k in r))
         print("\n" + format_table(rows, columns))
@@ -223,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "1/100 of corpus lines (CRC32) never trained on; zh/en = WMT newsdev2017",
             "chosen_vocab_size": chosen,
             "choice_rule": CHOICE_RULE,
+            "cost_model": {"hidden_size": HIDDEN_SIZE, "num_layers": NUM_LAYERS,
+                           "predicted_fraction": PREDICTED_FRACTION, "tolerance": TOLERANCE},
             "trainer": {k: v for k, v in trainer_options(0, args.character_coverage).items()
                         if k not in ("vocab_size", "user_defined_symbols", "minloglevel")},
             "sample": {"sentences": len(sentences), "max_chars": args.max_chars, "temperature": args.temperature,

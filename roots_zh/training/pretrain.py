@@ -48,6 +48,7 @@ class PretrainArgs:
     threads: Optional[int] = None
     stop_after_seconds: Optional[float] = None  # checkpoint and exit (resume later)
     stop_at_step: Optional[int] = None  # likewise, at a step (the schedule still spans max_steps)
+    init_from: Optional[str] = None  # start from shipped weights (e.g. pretrained/roots-base)
 
 
 def lr_lambda(args: PretrainArgs):
@@ -157,7 +158,12 @@ def run_pretraining(args: PretrainArgs, tokenizer_dir: Path) -> Path:
 
     paddle.seed(args.seed)
     config = RootsConfig(vocab_size=special.vocab_size, pad_token_id=special.pad, **args.model)
-    model = RootsForMaskedLM(config)
+    if args.init_from:
+        model = RootsForMaskedLM.from_pretrained(args.init_from)
+        config = model.config
+        model.train()
+    else:
+        model = RootsForMaskedLM(config)
     opt, schedule = build_optimizer(model, args)
     ckpt_dir = out / "checkpoint"
     state = load_checkpoint(ckpt_dir, model, opt)

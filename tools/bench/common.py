@@ -48,13 +48,16 @@ def sample_corpus_lines(n: int, root: Optional[Path] = None, step: int = 5, skip
     files = corpus_files(root)
     per_file = -(-n // len(files))
     out: List[str] = []
+    reserve: List[str] = []
     for path in files:
-        head = itertools.islice(iter_lines(path), skip, skip + per_file * step)
-        got = [line for i, line in enumerate(head) if i % step == 0]
+        head = list(itertools.islice(iter_lines(path), skip + 2 * per_file * step))
+        got = head[skip::step]
         if len(got) < per_file:  # short file: take from its start as well
-            got += [l for i, l in enumerate(itertools.islice(iter_lines(path), skip)) if i % step == 0]
+            got += head[:skip][: per_file - len(got)]
         out.extend(got[:per_file])
-    return out[:n] if len(out) > n else out
+        reserve.extend(got[per_file:])  # makes up for short files
+    out += reserve[: max(0, n - len(out))]
+    return out[:n]
 
 
 def environment() -> Dict[str, Any]:

@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(lines):,} lines, {n_chars:,} chars; best of {rounds} round(s)")
 
     tmp = tempfile.TemporaryDirectory(prefix="roots_bench_")
-    vocab = Path(args.vocab) if args.vocab else build_vocab(Path(tmp.name) / "vocab.txt")
+    vocab = Path(args.vocab) if args.vocab else build_vocab(
+        Path(tmp.name) / "vocab.txt", n_lines=5_000 if args.quick else 20_000)
     bs = args.batch_size
     cases: Dict[str, Callable[[List[str]], object]] = {}
     notes: Dict[str, str] = {}
