@@ -5,8 +5,7 @@ paddlenlp; the first use of a model class pays for ``import paddle``.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .utils.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -31,16 +30,4 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'roots_zh' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), ("__version__",))

@@ -7,8 +7,7 @@ Imports flow downward only: this package uses ``roots_zh.utils`` and nothing abo
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..utils.lazy import lazy_attributes
 
 _LAZY = {
     "BatchEncoding": "roots_zh.tokenization.base",
@@ -22,16 +21,4 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'roots_zh.tokenization' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
