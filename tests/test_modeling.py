@@ -105,6 +105,16 @@ def test_heads_shapes_and_losses():
                    if "word_embeddings" not in n)
 
 
+def test_ignored_labels_do_not_dilute_the_loss():
+    from roots_zh.modeling.heads import token_cross_entropy
+
+    logits = paddle.to_tensor([[2.0, 0.0], [0.0, 2.0], [5.0, 0.0]])
+    full = float(token_cross_entropy(logits[:2], paddle.to_tensor([0, 0])))
+    with_ignored = float(token_cross_entropy(logits, paddle.to_tensor([0, 0, -100])))
+    assert abs(full - with_ignored) < 1e-6 and abs(full - 1.1269) < 1e-3
+    assert float(token_cross_entropy(logits, paddle.to_tensor([-100, -100, -100]))) == 0.0
+
+
 def test_training_step_reduces_loss():
     paddle.seed(0)
     model = RootsForSequenceClassification(tiny_config())

@@ -16,10 +16,15 @@ from .outputs import (MaskedLMOutput, PrefixLMOutput, QuestionAnsweringOutput,
 
 
 def token_cross_entropy(logits, labels):
-    """Mean cross-entropy over positions whose label is not ``IGNORE_INDEX``."""
+    """Mean cross-entropy over positions whose label is not ``IGNORE_INDEX``.
+
+    (Paddle 3.3's ``cross_entropy(..., ignore_index=...)`` with ``reduction="mean"`` divides by
+    *all* positions, ignored ones included, so the mean is taken here.)"""
     vocab = logits.shape[-1]
-    return F.cross_entropy(logits.reshape([-1, vocab]), labels.reshape([-1]).astype("int64"),
-                           ignore_index=IGNORE_INDEX)
+    labels = labels.reshape([-1]).astype("int64")
+    losses = F.cross_entropy(logits.reshape([-1, vocab]), labels, ignore_index=IGNORE_INDEX, reduction="none")
+    valid = (labels != IGNORE_INDEX).astype(losses.dtype)
+    return losses.reshape([-1]).sum() / paddle.clip(valid.sum(), min=1.0)
 
 
 def _dropout(config: RootsConfig) -> nn.Dropout:
