@@ -25,6 +25,8 @@ _LAZY = {
     "RootsTokenizer": "roots_zh.tokenization.sentencepiece_tokenizer",
     "AutoTokenizer": "roots_zh.tokenization.auto",
     "segment": "roots_zh.tokenization.segment",
+    # pipelines
+    "TextClassifier": "roots_zh.pipelines.text_classification",
     # hub
     "resolve_model_dir": "roots_zh.hub.registry",
 }
