@@ -11,7 +11,7 @@ import pytest
 
 paddle = pytest.importorskip("paddle")
 
-from roots_zh.training.pretrain_data import (PackedCorpus, SpecialIds, batch_indices,  # noqa: E402
+from roots_zh.training.pretrain_data import (SpecialIds, batch_indices,  # noqa: E402
                                              mlm_batch, prefix_lm_batch)
 
 ROOT = Path(__file__).resolve().parents[1]

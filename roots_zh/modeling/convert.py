@@ -11,7 +11,6 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .config import RootsConfig
 
 logger = logging.getLogger(__name__)
 StateDict = Dict[str, np.ndarray]

@@ -22,7 +22,7 @@ def measure_matmul_peak(size: int = 1024, seconds: float = 1.0) -> dict:
     """fp32 GEMM GFLOP/s of numpy (MKL/OpenBLAS) and of ``paddle.matmul`` on this machine, now."""
     import paddle
 
-    a = np.random.default_rng(0).random((size * 4, size // 4 * 1), dtype=np.float32)
+    a = np.random.default_rng(0).random((size * 4, size // 4), dtype=np.float32)
     b = np.random.default_rng(1).random((size // 4, size), dtype=np.float32)
     flop = 2.0 * a.shape[0] * a.shape[1] * b.shape[1]
     out = {}
