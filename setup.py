@@ -6,6 +6,12 @@ from setuptools import find_packages, setup
 PADDLENLP_PINS = ["paddlenlp==2.8.1", "huggingface_hub==0.23.4", "datasets==2.19.2",
                   "aistudio-sdk==0.2.4", "pyarrow==16.1.0"]
 
+OPENCC = ["opencc>=1.1"]  # traditional -> simplified normalisation
+ONNX = ["paddle2onnx>=2.1", "onnxruntime>=1.17", "ml_dtypes"]  # ONNX export and INT8 (ml_dtypes: ORT quantizer)
+SERVE = ["fastapi", "uvicorn"]  # `roots-zh serve`
+KNOWLEDGE = ["pyahocorasick"]  # entity linking automaton
+METRICS = ["sacrebleu", "rouge-score", "scikit-learn", "nltk"]  # BLEU, ROUGE check, TF-IDF baseline, CMRC tokens
+
 setup(
     name="roots_zh",
     version="0.1.0",
@@ -20,7 +26,13 @@ setup(
         "cpu": ["paddlepaddle>=3.3,<3.4"],
         "paddlenlp": PADDLENLP_PINS,
         "plot": ["matplotlib"],
-        "test": ["pytest", "hypothesis", "matplotlib"] + PADDLENLP_PINS,
+        "opencc": OPENCC,
+        "onnx": ONNX,
+        "serve": SERVE,
+        "knowledge": KNOWLEDGE,
+        "metrics": METRICS,
+        "test": ["pytest", "hypothesis", "matplotlib", "httpx"] + OPENCC + ONNX + SERVE + KNOWLEDGE + METRICS
+                + PADDLENLP_PINS,
     },
     entry_points={"console_scripts": ["roots-zh=roots_zh.cli:main"]},
 )

@@ -27,6 +27,22 @@ _LAZY = {
     "segment": "roots_zh.tokenization.segment",
     # pipelines
     "TextClassifier": "roots_zh.pipelines.text_classification",
+    "TokenClassifier": "roots_zh.pipelines.token_classification",
+    "QuestionAnswerer": "roots_zh.pipelines.question_answering",
+    "Summarizer": "roots_zh.pipelines.summarization",
+    "Translator": "roots_zh.pipelines.translation",
+    "GenerationConfig": "roots_zh.pipelines.generation",
+    "FillMask": "roots_zh.pipelines.fill_mask",
+    "WordSegmenter": "roots_zh.pipelines.word_segmentation",
+    "Taskflow": "roots_zh.taskflow",
+    "LoraConfig": "roots_zh.modeling.adapters",
+    "Normalizer": "roots_zh.tokenization.normalize",
+    "Predictor": "roots_zh.inference",
+    "export_model": "roots_zh.inference",
+    # knowledge
+    "KnowledgeGraph": "roots_zh.knowledge.graph",
+    "TransE": "roots_zh.knowledge.transe",
+    "EntityLinker": "roots_zh.knowledge.linker",
     # hub
     "resolve_model_dir": "roots_zh.hub.registry",
 }

@@ -1,83 +1,111 @@
-"""`roots-zh` command line: one-line Chinese NLP tasks on the shipped models.
+"""`roots-zh` command line: one-line Chinese NLP tasks on the shipped models (thin over Taskflow).
 
-    roots-zh fill_mask "今天天气很[MASK]。"
+    roots-zh sentiment_analysis "这家酒店服务很好"
+    roots-zh ner --input file.txt --batch-size 64          # one text per line, JSON lines out
+    roots-zh question_answering '{"question": "…", "context": "…"}'
     roots-zh word_segmentation "结巴分词很好用" --mode search
-    roots-zh fill_mask --input file.txt
+    roots-zh serve --task sentiment_analysis --port 8000
+    roots-zh tasks                                          # list the tasks and their usage
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Iterable, List, Optional
+from typing import Any, List, Optional
+
+from .taskflow import TASKS
 
 
-def _read_inputs(ns) -> List[str]:
+def _parse_line(task: str, line: str) -> Any:
+    kind = TASKS[task].input_kind
+    if kind == "text":
+        return line
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        value = None
+    if kind == "qa" and isinstance(value, dict):
+        return value
+    if kind == "pair" and isinstance(value, list) and len(value) == 2:
+        return value
+    if kind == "pair" and "\t" in line:
+        return line.split("\t", 1)
+    raise SystemExit(f"{task} needs "
+                     + ('a JSON {"question": …, "context": …}' if kind == "qa" else "a JSON [text, text] pair or "
+                        "two texts separated by a tab") + f"; got {line[:80]!r}")
+
+
+def _read_inputs(ns) -> List[Any]:
     if ns.input:
-        with open(ns.input, encoding="utf-8") as fh:
-            return [line.rstrip("\n") for line in fh if line.strip()]
-    if ns.text is None:
+        try:
+            with open(ns.input, encoding="utf-8") as fh:
+                lines = [line.rstrip("\n") for line in fh if line.strip()]
+        except (OSError, UnicodeDecodeError) as err:
+            raise SystemExit(f"cannot read --input {ns.input}: {err}") from None
+    elif ns.text is not None:
+        lines = [ns.text]
+    else:
         raise SystemExit("give a text or --input FILE")
-    return [ns.text]
+    return [_parse_line(ns.task, line) for line in lines]
 
 
-def fill_mask(texts: Iterable[str], model: str = "roots-base", top_k: int = 5) -> List[dict]:
-    """Top-k predictions for every ``[MASK]`` in each text, with the roots-base MLM head."""
-    import numpy as np
-    import paddle
+def _run_task(ns) -> int:
+    from tqdm import tqdm
 
-    from .modeling import RootsForMaskedLM
-    from .hub import resolve_model_dir
-    from .tokenization.auto import AutoTokenizer
+    from .taskflow import Taskflow
 
-    directory = resolve_model_dir(model)
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    mlm = RootsForMaskedLM.from_pretrained(directory)
-    results = []
-    for text in texts:
-        pieces = text.split("[MASK]")
-        ids = [tokenizer.cls_token_id]
-        for i, piece in enumerate(pieces):
-            ids += tokenizer.encode(piece, add_special_tokens=False) if piece else []
-            if i < len(pieces) - 1:
-                ids.append(tokenizer.mask_token_id)
-        ids.append(tokenizer.sep_token_id)
-        ids = ids[: mlm.config.max_position_embeddings]
-        with paddle.no_grad():
-            logits = mlm(paddle.to_tensor([ids])).logits.numpy()[0]
-        masks = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id]
-        preds = []
-        for pos in masks:
-            row = logits[pos]
-            row[tokenizer.all_special_ids] = -np.inf
-            best = np.argsort(-row)[:top_k]
-            probs = np.exp(row[best] - row.max()) / np.exp(row - row.max()).sum()
-            preds.append([{"token": tokenizer.decode([int(b)]), "score": round(float(p), 4)}
-                          for b, p in zip(best, probs)])
-        results.append({"text": text, "predictions": preds})
-    return results
+    kwargs = {}
+    if ns.task == "word_segmentation":
+        kwargs["mode"] = ns.mode
+    if ns.task == "fill_mask":
+        kwargs["top_k"] = ns.top_k
+    flow = Taskflow(ns.task, model=ns.model, batch_size=ns.batch_size, backend=ns.backend, **kwargs)
+    inputs = _read_inputs(ns)
+    chunk = max(ns.batch_size, 1) * 8
+    with tqdm(total=len(inputs), desc=ns.task, disable=len(inputs) <= chunk, file=sys.stderr) as bar:
+        for start in range(0, len(inputs), chunk):
+            for row in flow(inputs[start:start + chunk]):
+                print(json.dumps(row, ensure_ascii=False))
+            bar.update(min(chunk, len(inputs) - start))
+    return 0
+
+
+def _serve(argv: List[str]) -> int:
+    import logging
+
+    from .serving import add_arguments, run_from_args
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = add_arguments(argparse.ArgumentParser(prog="roots-zh serve", description="HTTP JSON service "
+                                                   "with dynamic batching (/predict, /health, /metrics)"))
+    return run_from_args(parser.parse_args(argv))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        return _serve(argv[1:])
+    if argv[:1] == ["tasks"]:
+        for name, spec in sorted(TASKS.items()):
+            print(f"{name:20s} default model: {spec.default_model or '(jieba)'}\n    {spec.usage}")
+        return 0
     parser = argparse.ArgumentParser(prog="roots-zh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["fill_mask", "word_segmentation"])
+    parser.add_argument("task", choices=sorted(TASKS))
     parser.add_argument("text", nargs="?")
-    parser.add_argument("--input", help="a UTF-8 file, one text per line")
-    parser.add_argument("--model", default="roots-base")
+    parser.add_argument("--input", help="a UTF-8 file, one input per line")
+    parser.add_argument("--model", help="registered name or directory (default: the task's shipped model)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backend", default="dygraph", choices=["dygraph", "inference"])
     parser.add_argument("--mode", default="precise", help="word_segmentation: precise, search or all")
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=5, help="fill_mask: predictions per mask")
     ns = parser.parse_args(argv)
-    texts = _read_inputs(ns)
-    if ns.task == "fill_mask":
-        out = fill_mask(texts, ns.model, ns.top_k)
-    else:
-        from .tokenization.segment import segment
-
-        out = [{"text": t, "words": segment(t, mode=ns.mode)} for t in texts]
-    for row in out:
-        print(json.dumps(row, ensure_ascii=False))
-    return 0
+    try:
+        return _run_task(ns)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        print(f"roots-zh {ns.task}: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -91,3 +91,17 @@ def test_jieba_logging_is_silenced_locally(capfd):
     assert "Building prefix dict" not in capfd.readouterr().err
     assert logging.getLogger().level == root_level
     assert logging.getLogger("jieba").level >= logging.WARNING
+
+
+def test_protect_keeps_urls_emails_mentions_and_hashtags_whole():
+    from roots_zh.tokenization.segment import segment_with_offsets
+
+    text = "快看https://example.com/a?b=1，联系me@mail.cn或@小明_01，话题#今日热点#好"
+    words = segment(text, protect=True)
+    for unit in ("https://example.com/a?b=1", "me@mail.cn", "@小明_01", "#今日热点#"):
+        assert unit in words, (unit, words)
+    spans = segment_with_offsets(text, protect=True)
+    assert all(text[s:e] == w for w, s, e in spans)
+    assert "".join(w for w, _, _ in spans) == text.replace(" ", "")
+    assert "https://example.com/a?b=1" not in segment(text)  # off by default: jieba splits it
+    assert segment(text, mode="search", protect=True).count("me@mail.cn") == 1

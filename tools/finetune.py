@@ -3,6 +3,8 @@
 
     python tools/finetune.py --task chnsenticorp --model roots-base --out work_dirs/ft/csc
     python tools/finetune.py --task tnews --model roots-base --init random   # same recipe, no pretraining
+    python tools/finetune.py --task cluener --model roots-base --out work_dirs/ft/cluener    # NER ("kind": "ner")
+    python tools/finetune.py --task cmrc2018 --model roots-base --out work_dirs/ft/cmrc     # QA ("kind": "qa")
 
 ``--init random`` keeps the architecture and tokenizer of ``--model`` but starts from random weights:
 the baseline that shows what pretraining buys.
@@ -40,8 +42,19 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
     from roots_zh.data.readers import load_classification_set
     from roots_zh.pipelines.text_classification import TextClassifier
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from finetune_seq2seq import is_seq2seq_task, run_seq2seq  # tools/finetune_seq2seq.py: generation
+
+    if is_seq2seq_task(task):  # lcsts, csl, tatoeba_zh_en, tatoeba_en_zh
+        return run_seq2seq(task, model, init, out, data_root, overrides, limit)
     recipe = {**load_recipe(task), **(overrides or {})}
-    labels = recipe_labels(recipe, data_root)
+    if recipe.get("kind") in ("ner", "qa"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from finetune_spans import run_spans  # tools/finetune_spans.py: NER and extractive QA recipes
+
+        return run_spans(task, model, init, out, data_root, recipe, limit)
+    names = recipe.get("label_names") or {}  # dataset label -> shipped label name (e.g. "1" -> "正面")
+    labels = [names.get(label, label) for label in recipe_labels(recipe, data_root)]
     clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"])
     if init == "random":
         from roots_zh.modeling import RootsForSequenceClassification
@@ -55,14 +68,14 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
         if name:
             examples, _ = load_classification_set(data_root, recipe["dataset"], name)
             data[split] = examples[:limit] if limit and split == "train" else examples
-    cols = lambda ex: ([e.text for e in ex], [e.label for e in ex],  # noqa: E731
+    cols = lambda ex: ([e.text for e in ex], [names.get(e.label, e.label) for e in ex],  # noqa: E731
                        [e.text_pair for e in ex] if ex and ex[0].text_pair is not None else None)
     tr_x, tr_y, tr_p = cols(data["train"])
     ev_x, ev_y, ev_p = cols(data["eval"])
     keys = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "eval_every",
             "early_stopping_patience", "seed")
     start = time.time()
-    summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out),
+    summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out), adapter=recipe.get("adapter"),
                       **{k: recipe[k] for k in keys if k in recipe})
     result = {"task": task, "model": model, "init": init, "dev": summary["best"],
               "train_seconds": round(time.time() - start, 1), "recipe": recipe}

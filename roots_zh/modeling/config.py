@@ -104,7 +104,12 @@ class RootsConfig:
         self.pad_token_id = _typed(pad_token_id, int, "pad_token_id") if pad_token_id is not None else 0
         self.num_labels = _typed(num_labels, int, "num_labels")
         self.classifier_dropout = classifier_dropout
-        self.id2label = {int(k): str(v) for k, v in (id2label or {}).items()} or None
+        if id2label is not None and not isinstance(id2label, dict):
+            raise ValueError(f"RootsConfig.id2label must be a dict {{id: name}}, got {type(id2label).__name__}")
+        try:
+            self.id2label = {int(k): str(v) for k, v in (id2label or {}).items()} or None
+        except ValueError as err:
+            raise ValueError(f"RootsConfig.id2label keys must be integer ids: {err}") from None
         self.knowledge_fusion = knowledge_fusion
         # Fields of other libraries' files that do not change the architecture are kept, not lost.
         self.extra = {k: v for k, v in kwargs.items() if not k.startswith("_")}
@@ -122,6 +127,9 @@ class RootsConfig:
                 f"num_attention_heads ({self.num_attention_heads})")
         if self.hidden_act not in ("gelu", "relu", "gelu_new", "gelu_approximate"):
             raise ValueError(f"RootsConfig.hidden_act={self.hidden_act!r}; choose gelu, gelu_new or relu")
+        if self.knowledge_fusion is not None and not isinstance(self.knowledge_fusion, dict):
+            raise ValueError(f"RootsConfig.knowledge_fusion must be a dict or None, "
+                             f"got {type(self.knowledge_fusion).__name__}")
         if not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(f"RootsConfig.pad_token_id={self.pad_token_id} outside vocab_size={self.vocab_size}")
 

@@ -14,6 +14,7 @@ from ..hub.registry import resolve_model_dir, write_checksums
 from . import checkpoint
 from .config import CONFIG_NAME, RootsConfig
 from .convert import check_shapes, to_roots_names
+from .knowledge_fusion import RootsKnowledgeFusion
 from .layers import RootsEmbeddings, RootsEncoder, RootsPooler
 from .masks import build_attention_bias
 from .outputs import BaseModelOutput
@@ -45,7 +46,7 @@ class RootsPreTrainedModel(nn.Layer):
         if isinstance(layer, (nn.Linear, nn.Embedding)):
             layer.weight.set_value(paddle.normal(0.0, std, layer.weight.shape).astype(layer.weight.dtype))
             if isinstance(layer, nn.Linear) and layer.bias is not None:
-                layer.bias.set_value(paddle.zeros_like(layer.bias))
+                layer.bias.set_value(paddle.full_like(layer.bias, getattr(layer, "roots_bias_init", 0.0)))
         elif isinstance(layer, nn.LayerNorm):
             layer.weight.set_value(paddle.ones_like(layer.weight))
             layer.bias.set_value(paddle.zeros_like(layer.bias))
@@ -60,7 +61,12 @@ class RootsPreTrainedModel(nn.Layer):
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save_pretrained(directory)
-        state = {k: v.numpy() for k, v in self.state_dict().items()}
+        if getattr(self, "lora_config", None) is not None:  # LoRA in training: save the merged weights
+            from .adapters import merged_state
+
+            state = merged_state(self)
+        else:
+            state = {k: v.numpy() for k, v in self.state_dict().items()}
         checkpoint.save_weights(state, directory / checkpoint.WEIGHTS_NAME, dtype=dtype)
         write_checksums(directory, [CONFIG_NAME, checkpoint.WEIGHTS_NAME])
         return directory
@@ -74,6 +80,8 @@ class RootsPreTrainedModel(nn.Layer):
         ``config_overrides`` set config fields, e.g. ``num_labels=15`` for a new head.
         """
         directory = resolve_model_dir(name_or_dir)
+        if (directory / "adapter_config.json").is_file():  # a LoRA adapter: base weights + merged update
+            return cls._from_adapter(directory, config, **config_overrides)
         if config is None:
             config = RootsConfig.from_pretrained(directory, **config_overrides)
         elif config_overrides:
@@ -81,6 +89,22 @@ class RootsPreTrainedModel(nn.Layer):
         state = to_roots_names(checkpoint.load_weights(checkpoint.find_weights(directory)))
         model = cls(config)
         model.load_roots_state(state)
+        model.eval()
+        return model
+
+    @classmethod
+    def _from_adapter(cls, directory: Path, config: Optional[RootsConfig] = None, **config_overrides: Any):
+        from .adapters import load_adapter_into, read_adapter_config
+
+        base = read_adapter_config(directory).base_model
+        base_dir = resolve_model_dir(base)
+        if config is None:
+            config = RootsConfig.from_pretrained(directory, **config_overrides)
+        elif config_overrides:
+            raise ValueError("pass either `config` or config overrides, not both")
+        model = cls(config)
+        model.load_roots_state(to_roots_names(checkpoint.load_weights(checkpoint.find_weights(base_dir))))
+        load_adapter_into(model, directory)
         model.eval()
         return model
 
@@ -98,7 +122,8 @@ class RootsPreTrainedModel(nn.Layer):
         for key, param in own.items():
             value = state.get(source_key[key])
             if value is None:
-                (fresh if is_head[key] or "pooler" in key else missing_backbone).append(key)
+                new = is_head[key] or "pooler" in key or "knowledge_fusion." in key
+                (fresh if new else missing_backbone).append(key)
                 continue
             param.set_value(value.astype(np.dtype(str(param.dtype).replace("paddle.", ""))))
         if missing_backbone:
@@ -119,6 +144,7 @@ class RootsModel(RootsPreTrainedModel):
         self.embeddings = RootsEmbeddings(config)
         self.encoder = RootsEncoder(config)
         self.pooler = RootsPooler(config) if add_pooling_layer else None
+        self.knowledge_fusion = RootsKnowledgeFusion(config) if config.knowledge_fusion else None
         self.post_init()
 
     def _check_ids(self, input_ids) -> None:
@@ -134,16 +160,32 @@ class RootsModel(RootsPreTrainedModel):
                 raise ValueError(f"`input_ids` holds ids in [{lo}, {hi}] outside the vocabulary "
                                  f"[0, {self.config.vocab_size})")
 
+    def _check_entity_ids(self, entity_ids, input_ids) -> None:
+        if self.knowledge_fusion is None:
+            raise ValueError("`entity_ids` was passed but config.knowledge_fusion is None (no fusion layer)")
+        if not paddle.in_dynamic_mode():
+            return
+        if entity_ids.ndim != 3 or tuple(entity_ids.shape[:2]) != tuple(input_ids.shape):
+            raise ValueError(f"`entity_ids` must be [batch, seq_len, K] matching `input_ids` "
+                             f"{input_ids.shape}, got shape {entity_ids.shape}")
+        if entity_ids.size > 0:
+            lo, hi = int(entity_ids.min()), int(entity_ids.max())
+            if lo < 0 or hi >= self.knowledge_fusion.num_entities:
+                raise ValueError(f"`entity_ids` holds ids in [{lo}, {hi}] outside "
+                                 f"[0, {self.knowledge_fusion.num_entities})")
+
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, position_ids=None,
                 task_type_ids=None, mode: str = "bidirectional", prefix_mask=None,
                 past_key_values=None, use_cache: bool = False,
-                output_hidden_states: bool = False) -> BaseModelOutput:
+                output_hidden_states: bool = False, entity_ids=None) -> BaseModelOutput:
         """Encode ``input_ids`` ``[B, S]``.
 
         ``attention_mask``: 1 = real token, 0 = padding; ``[B, past+S]`` or a 3-D/4-D mask; ``None``
         means all ones (the pad id is never used to guess padding). ``prefix_mask`` ``[B, past+S]``:
         1 on source tokens (``mode="prefix"``). ``past_key_values``: the cache returned by a previous
-        call with ``use_cache=True``; the new tokens continue after it.
+        call with ``use_cache=True``; the new tokens continue after it. ``entity_ids``
+        ``[B, S, K]`` int64: graph entities linked to each token (0 = none), mixed in by the knowledge
+        fusion layer after the encoder (needs ``config.knowledge_fusion``; ``None`` skips it).
         """
         self._check_ids(input_ids)
         if position_ids is not None and paddle.in_dynamic_mode():
@@ -152,6 +194,8 @@ class RootsModel(RootsPreTrainedModel):
                                  f"{self.config.max_position_embeddings}")
         seq_len = paddle.shape(input_ids)[1]
         past_length = past_key_values[0][0].shape[2] if past_key_values is not None else 0
+        if past_key_values is not None and not paddle.in_dynamic_mode():
+            past_length = paddle.shape(past_key_values[0][0])[2]  # exported decoder step: dynamic past axis
         if paddle.in_dynamic_mode() and position_ids is None:
             if past_length + input_ids.shape[1] > self.config.max_position_embeddings:
                 raise ValueError(
@@ -162,5 +206,8 @@ class RootsModel(RootsPreTrainedModel):
                                     seq_len + past_length, mode=mode, prefix_mask=prefix_mask,
                                     dtype=x.dtype)
         x, hidden_states, cache = self.encoder(x, bias, past_key_values, use_cache, output_hidden_states)
+        if entity_ids is not None:
+            self._check_entity_ids(entity_ids, input_ids)
+            x = self.knowledge_fusion(x, entity_ids)
         pooled = self.pooler(x) if self.pooler is not None else None
         return BaseModelOutput(x, pooled, hidden_states, cache)

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..utils.validation import check_positive_int, check_texts
+from ..inference.backend import DygraphBackend
+from ..utils.validation import check_choice, check_positive_int, check_texts
 
 logger = logging.getLogger(__name__)
 
@@ -21,24 +22,54 @@ class TextClassifier:
     {'text': '这家酒店服务很好', 'label': '正面', 'score': 0.97}
     """
 
-    def __init__(self, model, tokenizer, max_length: int = 128) -> None:
-        self.model, self.tokenizer = model, tokenizer
+    def __init__(self, model, tokenizer, max_length: int = 128, backend=None, config=None) -> None:
+        """``backend``: any object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``);
+        ``None`` runs ``model`` in dygraph. Without a model, pass its ``config``."""
+        if model is None and (backend is None or config is None):
+            raise ValueError("pass a `model`, or a `backend` together with its `config`")
+        self.model, self.tokenizer, self.backend = model, tokenizer, backend
+        self.config = config if config is not None else model.config
         self.max_length = min(check_positive_int(max_length, "max_length"),
-                              model.config.max_position_embeddings)
-        if not model.config.id2label:
+                              self.config.max_position_embeddings)
+        if not self.config.id2label:
             raise ValueError("the model has no label names (config.id2label); pass `labels=`")
-        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if sorted(self.config.id2label) != list(range(self.config.num_labels)):
+            raise ValueError(f"config.id2label ids {sorted(self.config.id2label)} do not match "
+                             f"num_labels={self.config.num_labels}; expected ids 0..{self.config.num_labels - 1}")
+        self.labels = [self.config.id2label[i] for i in range(self.config.num_labels)]
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
-                        labels: Optional[Sequence[str]] = None, max_length: int = 128) -> "TextClassifier":
-        """A registered name or directory; ``labels`` (names in id order) start a new head."""
+                        labels: Optional[Sequence[str]] = None, max_length: int = 128,
+                        normalize: Any = None, backend: str = "dygraph",
+                        **inference_options: Any) -> "TextClassifier":
+        """A registered name or directory; ``labels`` (names in id order) start a new head.
+
+        ``normalize``: input normalisation, a preset ``"none" | "basic" | "web" | "t2s"`` (traditional
+        -> simplified), a dict of switches or a ``Normalizer``; ``None`` keeps the one saved with the
+        tokenizer. It is saved by ``save_pretrained``.
+
+        ``backend="inference"`` runs a directory exported by ``export()`` / ``tools/export.py`` with
+        Paddle Inference; ``inference_options`` go to ``Predictor`` (device, precision, threads, pool_size)."""
         from ..hub import resolve_model_dir
         from ..modeling import RootsConfig, RootsForSequenceClassification
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
         tokenizer = AutoTokenizer.from_pretrained(directory)
+        if normalize is not None:
+            tokenizer.normalizer = normalize  # validated here, before the model loads
+        check_choice(backend, "backend", ("dygraph", "inference"))
+        if backend == "inference":
+            if labels is not None:
+                raise ValueError("`labels` start a new (untrained) head; fine-tune with backend='dygraph', "
+                                 "then export() and load the export with backend='inference'")
+            from ..inference import Predictor
+
+            predictor = Predictor(directory, **inference_options)
+            return cls(None, tokenizer, max_length, backend=predictor, config=RootsConfig.from_pretrained(directory))
+        if inference_options:
+            raise ValueError(f"{sorted(inference_options)} apply only to backend='inference'")
         overrides: Dict[str, Any] = {}
         if labels is not None:
             labels = [str(label) for label in labels]
@@ -49,7 +80,9 @@ class TextClassifier:
             if existing and existing != overrides["id2label"]:
                 logger.warning("replacing the classification head (labels %s -> %s)", existing, labels)
         model = RootsForSequenceClassification.from_pretrained(directory, **overrides)
-        return cls(model, tokenizer, max_length)
+        clf = cls(model, tokenizer, max_length)
+        clf.base_model = str(name_or_dir)  # what an adapter trained on this classifier builds on
+        return clf
 
     # ------------------------------------------------------------------ encoding
     def encode(self, texts: List[str], text_pairs: Optional[List[str]] = None) -> List[Dict[str, List[int]]]:
@@ -81,16 +114,23 @@ class TextClassifier:
     # ------------------------------------------------------------------ train / evaluate
     def fit(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
             eval_texts: Optional[Sequence[str]] = None, eval_labels: Optional[Sequence[Any]] = None,
-            eval_text_pairs: Optional[Sequence[str]] = None, **training_args: Any) -> dict:
-        """Fine-tune; ``training_args`` are ``TrainingArgs`` fields (epochs, learning_rate, …)."""
-        from ..training.trainer import Trainer, TrainingArgs
+            eval_text_pairs: Optional[Sequence[str]] = None, adapter: Any = None, **training_args: Any) -> dict:
+        """Fine-tune; ``training_args`` are ``TrainingArgs`` fields (epochs, learning_rate, …).
 
+        ``adapter``: ``None`` (full fine-tuning), ``"lora"``, ``"frozen_embeddings"`` or a ``LoraConfig``;
+        ``save_pretrained`` then writes only the adapter over the base model."""
+        from ..training.trainer import Trainer, TrainingArgs
+        from .adapter_support import enable_adapter
+
+        if self.model is None:
+            raise ValueError("fit() needs the dygraph model; this classifier runs an exported inference backend")
         texts, _ = check_texts(texts, "texts")
         if len(labels) != len(texts):
             raise ValueError(f"`labels` has {len(labels)} items but there are {len(texts)} texts")
         features = self.encode(texts, self._pairs(text_pairs, len(texts)))
         for feature, label in zip(features, self._label_ids(labels)):
             feature["labels"] = label
+        enable_adapter(self.model, adapter)
         evaluate_fn = None
         if eval_texts is not None:
             evaluate_fn = lambda _model: self.evaluate(eval_texts, eval_labels, eval_text_pairs)  # noqa: E731
@@ -110,8 +150,6 @@ class TextClassifier:
     def predict_proba(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None,
                       batch_size: int = 64) -> np.ndarray:
         """``[N, num_labels]`` probabilities (batches sorted by length to avoid padding work)."""
-        import paddle
-
         from ..training.trainer import pad_batch
 
         texts, _ = check_texts(texts, "texts")
@@ -121,17 +159,19 @@ class TextClassifier:
             return out
         features = self.encode(texts, self._pairs(text_pairs, len(texts)))
         order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
-        was_training = self.model.training
-        self.model.eval()
-        with paddle.no_grad():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
-                logits = self.model(**{k: paddle.to_tensor(v) for k, v in batch.items()}).logits
-                out[idx] = paddle.nn.functional.softmax(logits, axis=-1).numpy()
-        if was_training:
-            self.model.train()
+        backend = self.backend or DygraphBackend(self.model)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
+            out[idx] = self.postprocess(backend.run(batch)[0])
         return out
+
+    @staticmethod
+    def postprocess(logits: np.ndarray) -> np.ndarray:
+        """Raw ``[N, num_labels]`` logits from any backend -> probabilities (the one softmax)."""
+        logits = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=-1, keepdims=True)
 
     def predict(self, texts: Union[str, Sequence[str]], text_pairs: Union[str, Sequence[str], None] = None,
                 batch_size: int = 64, return_all_scores: bool = False):
@@ -152,8 +192,18 @@ class TextClassifier:
             results.append(res)
         return results[0] if single else results
 
+    def export(self, directory: Union[str, os.PathLike]) -> Path:
+        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        from ..inference import export_model
+
+        if self.model is None:
+            raise ValueError("export() needs the dygraph model; this classifier already runs an export")
+        return export_model(self.model, directory, self.tokenizer)
+
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        self.model.save_pretrained(directory, dtype=dtype)
-        self.tokenizer.save_pretrained(directory)
-        return Path(directory)
+        if self.model is None:
+            raise ValueError("save_pretrained() needs the dygraph model; an inference export is already saved")
+        from .adapter_support import save_model
+
+        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
 

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..utils.files import atomic_write_text
 from ..utils.validation import check_choice, check_positive_int, check_text, check_texts
+from .normalize import Normalizer, map_offsets
 
 Offsets = List[Tuple[int, int]]
 Encoded = Tuple[List[int], Optional[Offsets]]
@@ -118,6 +119,8 @@ class PreTrainedTokenizerBase:
     #: other ``tokenizer_class`` names (e.g. PaddleNLP's) whose directories this class can load
     class_aliases: Tuple[str, ...] = ()
     model_input_names = ("input_ids", "token_type_ids", "attention_mask")
+    #: optional pre-normalisation (``normalize=`` of ``from_pretrained``); None = off
+    _normalizer: Optional[Normalizer] = None
 
     def __init__(
         self,
@@ -137,6 +140,35 @@ class PreTrainedTokenizerBase:
         self.sep_token = sep_token
         self.mask_token = mask_token
         self.additional_special_tokens = list(additional_special_tokens)
+
+    # ------------------------------------------------------------------ normalisation option
+    @property
+    def normalizer(self) -> Optional[Normalizer]:
+        """The ``normalize=`` option applied before tokenization (offsets still index the input)."""
+        return self._normalizer
+
+    @normalizer.setter
+    def normalizer(self, value: Union[None, str, Dict[str, Any], Normalizer]) -> None:
+        norm = Normalizer.from_config(value)
+        self._normalizer = norm if norm.active else None
+
+    def _encode_normalized(self, texts: List[str], with_offsets: bool) -> List[Encoded]:
+        """``_encode_texts`` behind the ``normalize=`` option, offsets mapped to the original texts."""
+        norm = self._normalizer
+        if norm is None:
+            return self._encode_texts(texts, with_offsets)
+        normed = [norm.with_offsets(t) for t in texts]
+        encoded = self._encode_texts([n for n, _ in normed], with_offsets)
+        if not with_offsets:
+            return encoded
+        return [
+            (ids, map_offsets(offsets, index_map, len(text)) if offsets is not None else None)
+            for text, (_, index_map), (ids, offsets) in zip(texts, normed, encoded)
+        ]
+
+    def _prenormalize(self, text: str) -> str:
+        """``text`` under the ``normalize=`` option (unchanged when it is off)."""
+        return text if self._normalizer is None else self._normalizer(text)
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _encode_texts(self, texts: List[str], with_offsets: bool) -> List[Encoded]:
@@ -159,7 +191,7 @@ class PreTrainedTokenizerBase:
 
     def _config(self) -> Dict[str, Any]:
         """JSON-serialisable init kwargs (besides files) to store in ``tokenizer_config.json``."""
-        return {
+        config = {
             "model_max_length": self.model_max_length,
             "pad_token": self.pad_token,
             "unk_token": self.unk_token,
@@ -167,6 +199,9 @@ class PreTrainedTokenizerBase:
             "sep_token": self.sep_token,
             "mask_token": self.mask_token,
         }
+        if self._normalizer is not None:
+            config["normalize"] = self._normalizer.to_config()
+        return config
 
     @property
     def vocab_size(self) -> int:
@@ -255,7 +290,7 @@ class PreTrainedTokenizerBase:
     def tokenize(self, text: str) -> List[str]:
         """Tokens of ``text`` without special tokens."""
         check_text(text, "text")
-        ids, _ = self._encode_texts([text], with_offsets=False)[0]
+        ids, _ = self._encode_normalized([text], with_offsets=False)[0]
         return [self._convert_id_to_token(i) for i in ids]
 
     def encode(
@@ -328,7 +363,7 @@ class PreTrainedTokenizerBase:
             max_length = self.model_max_length
 
         with_offsets = bool(return_offsets_mapping)
-        encoded = self._encode_texts(firsts + (seconds or []), with_offsets)
+        encoded = self._encode_normalized(firsts + (seconds or []), with_offsets)
         n = len(firsts)
         rows = [
             self._build_row(
@@ -464,7 +499,10 @@ class PreTrainedTokenizerBase:
 
     @classmethod
     def from_pretrained(cls, pretrained_dir: Union[str, Path], **kwargs: Any) -> "PreTrainedTokenizerBase":
-        """Load a tokenizer saved by ``save_pretrained`` (``kwargs`` override the stored config)."""
+        """Load a tokenizer saved by ``save_pretrained`` (``kwargs`` override the stored config).
+
+        ``normalize=`` (a preset ``"none" | "basic" | "web" | "t2s"``, a dict of switches or a
+        :class:`~roots_zh.tokenization.normalize.Normalizer`) overrides the stored option."""
         directory = as_directory(pretrained_dir)
         if not directory.is_dir():
             raise FileNotFoundError(f"tokenizer directory {directory} does not exist")
@@ -482,5 +520,9 @@ class PreTrainedTokenizerBase:
             if not path.is_file():
                 raise FileNotFoundError(f"{path.name} not found in tokenizer directory {directory}")
             init[arg] = str(path)
+        normalize = kwargs.pop("normalize", config.get("normalize"))
+        normalizer = Normalizer.from_config(normalize)  # validate before the (slow) load
         init.update(kwargs)
-        return cls(**init)
+        tokenizer = cls(**init)
+        tokenizer.normalizer = normalizer
+        return tokenizer

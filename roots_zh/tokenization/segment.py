@@ -63,9 +63,24 @@ class Segmenter:
                     self._jieba = tok
         return self._jieba
 
-    def cut(self, text: str, mode: str = "precise", hmm: bool = True) -> List[str]:
-        """Words of ``text`` (``[]`` for an empty string)."""
+    def cut(self, text: str, mode: str = "precise", hmm: bool = True, protect: bool = False) -> List[str]:
+        """Words of ``text`` (``[]`` for an empty string); ``protect`` keeps URLs, emails,
+        ``@mentions`` and ``#hashtags#`` as single words."""
+        if protect:
+            return [w for w, _, _ in self.cut_with_offsets(text, mode, hmm, protect=True)]
         return [w for w in self._cut(text, mode, hmm) if w and not w.isspace()]
+
+    def _cut_protected(self, text: str, mode: str, hmm: bool) -> List[Tuple[str, int, int]]:
+        from .normalize import protected_spans
+
+        out, pos = [], 0
+        for start, end in protected_spans(text) + [(len(text), len(text))]:
+            if start > pos:  # the free text before a protected unit
+                out.extend((w, pos + a, pos + b) for w, a, b in self.cut_with_offsets(text[pos:start], mode, hmm))
+            if end > start:
+                out.append((text[start:end], start, end))
+            pos = end
+        return out
 
     def _cut(self, text: str, mode: str, hmm: bool) -> Iterable[str]:
         check_text(text, "text")
@@ -79,12 +94,15 @@ class Segmenter:
             return tok.cut_for_search(text, HMM=hmm)
         return tok.cut(text, cut_all=True)
 
-    def cut_with_offsets(self, text: str, mode: str = "precise", hmm: bool = True) -> List[Tuple[str, int, int]]:
+    def cut_with_offsets(self, text: str, mode: str = "precise", hmm: bool = True,
+                         protect: bool = False) -> List[Tuple[str, int, int]]:
         """``(word, start, end)`` with ``text[start:end] == word``."""
         check_text(text, "text")
         check_choice(mode, "mode", MODES)
         if not text:
             return []
+        if protect:
+            return self._cut_protected(text, mode, hmm)
         if mode == "all":  # jieba.tokenize has no full mode: locate the (overlapping) words in order
             out, pos = [], 0
             for word in self._cut(text, mode, hmm):
@@ -150,20 +168,22 @@ def get_segmenter(user_dict: UserDict = None) -> Segmenter:
         return seg
 
 
-def segment(text: str, mode: str = "precise", user_dict: UserDict = None, hmm: bool = True) -> List[str]:
+def segment(text: str, mode: str = "precise", user_dict: UserDict = None, hmm: bool = True,
+            protect: bool = False) -> List[str]:
     """Segment Chinese ``text`` into words.
 
     ``mode``: ``"precise"`` (jieba default), ``"search"`` (adds sub-words of long words) or ``"all"``
     (every dictionary word, overlapping). ``user_dict``: path or word list (an isolated, cached
-    segmenter is used; the default one is not changed). ``None`` -> ValueError, non-str -> TypeError.
+    segmenter is used; the default one is not changed). ``protect``: URLs, emails, ``@mentions`` and
+    ``#hashtags#`` stay single words. ``None`` -> ValueError, non-str -> TypeError.
     """
     check_text(text, "text")
-    return get_segmenter(user_dict).cut(text, mode=mode, hmm=hmm)
+    return get_segmenter(user_dict).cut(text, mode=mode, hmm=hmm, protect=protect)
 
 
 def segment_with_offsets(
-    text: str, mode: str = "precise", user_dict: UserDict = None, hmm: bool = True
+    text: str, mode: str = "precise", user_dict: UserDict = None, hmm: bool = True, protect: bool = False
 ) -> List[Tuple[str, int, int]]:
     """Like :func:`segment` but ``(word, start, end)`` char offsets into ``text``."""
     check_text(text, "text")
-    return get_segmenter(user_dict).cut_with_offsets(text, mode=mode, hmm=hmm)
+    return get_segmenter(user_dict).cut_with_offsets(text, mode=mode, hmm=hmm, protect=protect)

@@ -164,7 +164,7 @@ class RootsTokenizer(PreTrainedTokenizerBase):
         """SentencePiece pieces of the normalised text (``▁`` marks a space)."""
         if not isinstance(text, str):
             return super().tokenize(text)  # raises the standard error
-        return self.sp.encode(normalize(text), out_type=str)
+        return self.sp.encode(normalize(self._prenormalize(text)), out_type=str)
 
     # ------------------------------------------------------------------ vocab / decode / save
     @property

@@ -66,6 +66,14 @@ def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.
             continue
         width = max(len(v) for v in values)
         fill = pad_ids.get(key, 0)
+        first = next((v[0] for v in values if len(v)), None)
+        if isinstance(first, (list, tuple, np.ndarray)):  # rows of [len, K] (e.g. entity_ids) -> [B, S, K]
+            arr = np.full((len(values), width, len(first)), fill, dtype=np.int64)
+            for i, v in enumerate(values):
+                if len(v):
+                    arr[i, :len(v)] = v
+            out[key] = arr
+            continue
         arr = np.full((len(values), width), fill, dtype=np.int64)
         for i, v in enumerate(values):
             arr[i, :len(v)] = v
@@ -116,9 +124,12 @@ class Trainer:
             self.args.learning_rate,
             lambda s: (s + 1) / max(1, warmup) if s < warmup
             else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+        trainable = [p for p in self.model.parameters() if not p.stop_gradient]  # LoRA freezes the rest
+        if not trainable:
+            raise ValueError("the model has no trainable parameters (all are frozen)")
         decay = {p.name for n, p in self.model.named_parameters() if not ("bias" in n or "norm" in n)}
         opt = paddle.optimizer.AdamW(
-            learning_rate=schedule, parameters=self.model.parameters(), weight_decay=self.args.weight_decay,
+            learning_rate=schedule, parameters=trainable, weight_decay=self.args.weight_decay,
             apply_decay_param_fun=lambda name: name in decay,
             grad_clip=paddle.nn.ClipGradByGlobalNorm(self.args.max_grad_norm))
         return opt, schedule

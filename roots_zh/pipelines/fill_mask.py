@@ -1,0 +1,74 @@
+"""`FillMask`: top-k predictions for every ``[MASK]`` with the roots-base masked-LM head."""
+from __future__ import annotations
+
+import os
+from typing import List, Sequence, Union
+
+import numpy as np
+
+from ..utils.validation import check_positive_int, check_texts
+
+MASK = "[MASK]"
+
+
+class FillMask:
+    """>>> FillMask.from_pretrained("roots-base").predict("中国的首都是北[MASK]。")
+    {'text': ..., 'predictions': [[{'token': '京', 'score': ...}, ...]]}"""
+
+    def __init__(self, model, tokenizer, top_k: int = 5) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.top_k = check_positive_int(top_k, "top_k")
+
+    @classmethod
+    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", top_k: int = 5) -> "FillMask":
+        from ..hub import resolve_model_dir
+        from ..modeling import RootsForMaskedLM
+        from ..tokenization.auto import AutoTokenizer
+
+        directory = resolve_model_dir(name_or_dir)
+        return cls(RootsForMaskedLM.from_pretrained(directory), AutoTokenizer.from_pretrained(directory), top_k)
+
+    def _ids(self, text: str) -> List[int]:
+        tok = self.tokenizer
+        ids = [tok.cls_token_id]
+        pieces = text.split(MASK)
+        for i, piece in enumerate(pieces):
+            if piece:
+                ids += tok.encode(piece, add_special_tokens=False)
+            if i < len(pieces) - 1:
+                ids.append(tok.mask_token_id)
+        limit = self.model.config.max_position_embeddings - 1
+        return ids[:limit] + [tok.sep_token_id]
+
+    def predict(self, texts: Union[str, Sequence[str]], top_k: int | None = None, batch_size: int = 32):
+        """A dict for a str, a list for a list; texts without ``[MASK]`` get no predictions."""
+        import paddle
+
+        items, single = check_texts(texts, "texts")
+        top_k = check_positive_int(top_k, "top_k") if top_k is not None else self.top_k
+        check_positive_int(batch_size, "batch_size")
+        special = self.tokenizer.all_special_ids
+        results = []
+        self.model.eval()
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            rows = [self._ids(t) for t in chunk]
+            width = max(len(r) for r in rows)
+            ids = np.full((len(rows), width), self.tokenizer.pad_token_id, dtype="int64")
+            mask = np.zeros_like(ids)
+            for i, r in enumerate(rows):
+                ids[i, :len(r)], mask[i, :len(r)] = r, 1
+            with paddle.no_grad():
+                logits = self.model(paddle.to_tensor(ids), attention_mask=paddle.to_tensor(mask)).logits.numpy()
+            for text, row_ids, row_logits in zip(chunk, rows, logits):
+                preds = []
+                for pos in (i for i, t in enumerate(row_ids) if t == self.tokenizer.mask_token_id):
+                    row = row_logits[pos].astype(np.float64)
+                    row[special] = -np.inf
+                    probs = np.exp(row - row.max())
+                    probs /= probs.sum()
+                    best = np.argsort(-probs)[:top_k]
+                    preds.append([{"token": self.tokenizer.decode([int(b)]), "score": round(float(probs[b]), 4)}
+                                  for b in best])
+                results.append({"text": text, "predictions": preds})
+        return results[0] if single else results

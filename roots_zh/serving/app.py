@@ -1,0 +1,142 @@
+"""HTTP JSON service (FastAPI + uvicorn) over a batched task handler.
+
+``POST /predict`` ``{"text": "..."}`` or ``{"texts": ["...", ...]}`` -> ``{"results": [...]}``
+(a ``"result"`` dict for ``text``). Limits: body bytes and texts/characters per request (413),
+malformed JSON or fields (422), full queue (429), shutting down or timed out (503).
+``GET /health``, ``GET /metrics``. On SIGTERM/SIGINT uvicorn stops accepting connections, in-flight
+requests finish, then the batcher drains.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, List, Optional
+
+from ..utils.validation import check_positive_int
+from .batching import Closed, DynamicBatcher, Handler, QueueFull
+from .metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerSettings:
+    max_batch_size: int = 32  # items merged into one model call
+    max_wait_ms: float = 5.0  # how long the first request waits for company
+    max_queue: int = 256  # queued requests before 429
+    max_body_bytes: int = 64 * 1024
+    max_texts: int = 64  # per request
+    max_chars: int = 2000  # per text
+    request_timeout_s: float = 30.0
+    shutdown_timeout_s: float = 30.0
+
+    def validate(self) -> None:
+        for name in ("max_batch_size", "max_queue", "max_body_bytes", "max_texts", "max_chars"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("max_wait_ms", "request_timeout_s", "shutdown_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"`{name}` must be a non-negative number, got {value!r}")
+
+
+class RequestError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def parse_request(body: bytes, settings: ServerSettings) -> tuple[List[str], bool]:
+    """Body bytes -> (texts, single); raises ``RequestError`` with 413/422."""
+    if len(body) > settings.max_body_bytes:
+        raise RequestError(413, f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(422, f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or (("text" in payload) == ("texts" in payload)):
+        raise RequestError(422, 'send a JSON object with exactly one of "text" (str) or "texts" (list of str)')
+    single = "text" in payload
+    texts = [payload["text"]] if single else payload["texts"]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise RequestError(422, '"text" must be a str and "texts" a non-empty list of str')
+    if len(texts) > settings.max_texts:
+        raise RequestError(413, f"{len(texts)} texts in one request; the limit is {settings.max_texts}")
+    longest = max(len(t) for t in texts)
+    if longest > settings.max_chars:
+        raise RequestError(413, f"a text has {longest} characters; the limit is {settings.max_chars}")
+    return texts, single
+
+
+def create_app(handler: Handler, settings: Optional[ServerSettings] = None, task: str = "custom"):
+    """A FastAPI app serving ``handler`` (items -> results) with dynamic batching."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    settings = settings or ServerSettings()
+    settings.validate()
+    metrics = Metrics()
+    batcher = DynamicBatcher(handler, settings.max_batch_size, settings.max_wait_ms, settings.max_queue, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        await batcher.start()
+        yield
+        await batcher.drain(settings.shutdown_timeout_s)
+
+    app = FastAPI(title=f"roots-zh {task}", lifespan=lifespan)
+    app.state.batcher, app.state.metrics, app.state.settings = batcher, metrics, settings
+
+    def reply(status: int, body: Any, start: float) -> JSONResponse:
+        metrics.record_response(status, time.perf_counter() - start)
+        return JSONResponse(body, status_code=status)
+
+    @app.post("/predict")
+    async def predict(request: Request):
+        start = time.perf_counter()
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return reply(413, {"error": f"body is {declared} bytes; the limit is {settings.max_body_bytes}"}, start)
+        try:
+            texts, single = parse_request(await request.body(), settings)
+            future = batcher.submit(texts)
+        except RequestError as exc:
+            return reply(exc.status, {"error": exc.message}, start)
+        except QueueFull as exc:
+            return reply(429, {"error": f"server busy: {exc}; retry later"}, start)
+        except Closed as exc:
+            return reply(503, {"error": str(exc)}, start)
+        try:
+            results = await asyncio.wait_for(future, settings.request_timeout_s)
+        except asyncio.TimeoutError:
+            return reply(503, {"error": f"timed out after {settings.request_timeout_s}s"}, start)
+        except Exception as exc:  # noqa: BLE001 - the handler failed; the server keeps running
+            return reply(500, {"error": f"{type(exc).__name__}: {exc}"}, start)
+        return reply(200, {"result": results[0]} if single else {"results": results}, start)
+
+    @app.get("/health")
+    async def health():
+        status = 503 if batcher.closing else 200
+        return JSONResponse({"status": "closing" if batcher.closing else "ok", "task": task}, status_code=status)
+
+    @app.get("/metrics")
+    async def get_metrics():
+        return {**metrics.snapshot(), "task": task, "settings": asdict(settings)}
+
+    return app
+
+
+def serve(task: str = "text_classification", model: str = "roots-base", host: str = "127.0.0.1",
+          port: int = 8000, settings: Optional[ServerSettings] = None, **task_options: Any) -> None:
+    """Build the task's handler and run the server until SIGINT/SIGTERM (the CLI's ``serve``)."""
+    import uvicorn
+
+    from .tasks import build_handler
+
+    check_positive_int(port, "port")
+    settings = settings or ServerSettings()
+    app = create_app(build_handler(task, model, **task_options), settings, task)
+    uvicorn.run(app, host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None)

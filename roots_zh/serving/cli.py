@@ -1,0 +1,40 @@
+"""Command line of the server: ``roots-zh serve`` (wired by roots_zh/cli.py) or ``python -m roots_zh.serving``."""
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Optional, Sequence
+
+from .app import ServerSettings, serve
+from .tasks import TASKS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    defaults = ServerSettings()
+    parser.add_argument("--task", default="text_classification", choices=sorted(TASKS))
+    parser.add_argument("--model", default=None, help="registered name or directory (default: the task's "
+                        "shipped model)")
+    parser.add_argument("--backend", default="dygraph", choices=["dygraph", "inference"],
+                        help="inference: --model is a directory written by tools/export.py")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-length", type=int, default=128)
+    for name in ("max_batch_size", "max_wait_ms", "max_queue", "max_body_bytes", "max_texts", "max_chars",
+                 "request_timeout_s", "shutdown_timeout_s"):
+        value = getattr(defaults, name)
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    settings = ServerSettings(**{k: getattr(args, k) for k in ServerSettings.__dataclass_fields__})
+    serve(args.task, args.model, args.host, args.port, settings, backend=args.backend,
+          max_length=args.max_length, threads=args.threads)
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = add_arguments(argparse.ArgumentParser(prog="roots-zh serve", description="HTTP JSON service"))
+    return run_from_args(parser.parse_args(argv))

@@ -1,0 +1,139 @@
+"""`Taskflow`: one-line Chinese NLP tasks on the shipped models, like PaddleNLP's.
+
+    >>> from roots_zh import Taskflow
+    >>> Taskflow("sentiment_analysis")(["菜很好吃", "太难吃了"])
+    [{'text': '菜很好吃', 'label': '正面', 'score': 0.93}, {'text': '太难吃了', 'label': '负面', 'score': 0.88}]
+
+Taskflow is a registry lookup plus delegation: each task names a pipeline class, its default
+shipped model and a usage string; the pipeline does the work. Nothing is ever downloaded.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Union
+
+from .utils.validation import check_choice, check_positive_int
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    pipeline: str  # "module:Class"
+    default_model: Optional[str]  # registered name; None for model-free tasks (jieba)
+    usage: str
+    input_kind: str = "text"  # "text" or "qa" ({"question", "context"} dicts)
+
+
+TASKS: Dict[str, TaskSpec] = {
+    "sentiment_analysis": TaskSpec(
+        "roots_zh.pipelines.text_classification:TextClassifier", "roots-sentiment",
+        'Taskflow("sentiment_analysis")("这家酒店服务很好") -> {"text": ..., "label": "正面", "score": 0.97}'),
+    "text_classification": TaskSpec(
+        "roots_zh.pipelines.text_classification:TextClassifier", "roots-tnews",
+        'Taskflow("text_classification")("国足出线形势分析") -> {"text": ..., "label": "news_sports", ...} '
+        "(TNEWS news-title topics)"),
+    "text_similarity": TaskSpec(
+        "roots_zh.pipelines.text_classification:TextClassifier", "roots-afqmc",
+        'Taskflow("text_similarity")([["花呗怎么还款", "花呗如何还钱"]]) -> [{"label": "1", ...}] (AFQMC)',
+        input_kind="pair"),
+    "ner": TaskSpec(
+        "roots_zh.pipelines.token_classification:TokenClassifier", "roots-cluener",
+        'Taskflow("ner")("李白出生于碎叶城") -> {"text": ..., "entities": [{"type": "name", "start": 0, '
+        '"end": 2, "text": "李白", ...}]} (CLUENER types)'),
+    "question_answering": TaskSpec(
+        "roots_zh.pipelines.question_answering:QuestionAnswerer", "roots-cmrc2018",
+        'Taskflow("question_answering")({"question": "李白出生在哪里？", "context": "李白出生于碎叶城。"}) '
+        '-> {"answer": "碎叶城", "start": 5, "end": 8, "score": ...}', input_kind="qa"),
+    "summarization": TaskSpec(
+        "roots_zh.pipelines.summarization:Summarizer", "roots-lcsts",
+        'Taskflow("summarization")("<a news paragraph>") -> {"text": ..., "summary": ...}'),
+    "translation": TaskSpec(
+        "roots_zh.pipelines.translation:Translator", "roots-translate-zh-en",
+        'Taskflow("translation")("我爱自然语言处理。") -> {"text": ..., "translation": ...} '
+        '(model="roots-translate-en-zh" for English to Chinese)'),
+    "word_segmentation": TaskSpec(
+        "roots_zh.pipelines.word_segmentation:WordSegmenter", None,
+        'Taskflow("word_segmentation")("结巴中文分词") -> {"text": ..., "words": ["结巴", "中文", "分词"], ...}'),
+    "fill_mask": TaskSpec(
+        "roots_zh.pipelines.fill_mask:FillMask", "roots-base",
+        'Taskflow("fill_mask")("中国的首都是北[MASK]。") -> {"text": ..., "predictions": [[{"token": ..., '
+        '"score": ...}]]}'),
+}
+DEVICES = ("cpu", "gpu")
+BACKENDS = ("dygraph", "inference")
+
+
+def _load_class(path: str):
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Taskflow:
+    """``Taskflow(task, model=None, batch_size=32, device="cpu", backend="dygraph", **pipeline_kwargs)``.
+
+    ``model``: a registered name or a fine-tuned directory (default: the task's shipped model).
+    Call it with a str (returns a dict) or a list (returns a list of dicts). ``Taskflow.tasks()``
+    lists the tasks, ``.help()`` prints the usage.
+    """
+
+    def __init__(self, task: str, model: Union[str, os.PathLike, None] = None, batch_size: int = 32,
+                 device: str = "cpu", backend: str = "dygraph", **pipeline_kwargs: Any) -> None:
+        self.task = check_choice(task, "task", sorted(TASKS))
+        self.spec = TASKS[task]
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.device = check_choice(device, "device", DEVICES)
+        self.backend = check_choice(backend, "backend", BACKENDS)
+        if self.device == "gpu":
+            import paddle
+
+            if not paddle.device.is_compiled_with_cuda():
+                raise ValueError("`device`='gpu' but this Paddle build has no CUDA; install paddlepaddle-gpu "
+                                 "or use device='cpu'")
+            paddle.device.set_device("gpu")
+        self.model = model if model is not None else self.spec.default_model
+        cls = _load_class(self.spec.pipeline)
+        if backend != "dygraph":
+            pipeline_kwargs["backend"] = backend
+        self.pipeline = cls.from_pretrained(self.model, **pipeline_kwargs)
+
+    @staticmethod
+    def tasks() -> List[str]:
+        return sorted(TASKS)
+
+    def help(self) -> str:
+        text = f"{self.task}: {self.spec.usage}"
+        print(text)
+        return text
+
+    def __call__(self, inputs: Any, **predict_kwargs: Any):
+        if self.spec.input_kind == "qa":
+            return self._question_answering(inputs, **predict_kwargs)
+        if self.spec.input_kind == "pair":
+            return self._pairs(inputs, **predict_kwargs)
+        return self.pipeline.predict(inputs, batch_size=self.batch_size, **predict_kwargs)
+
+    def _pairs(self, inputs: Any, **kw: Any):
+        single = isinstance(inputs, (list, tuple)) and len(inputs) == 2 and all(isinstance(x, str) for x in inputs)
+        rows = [inputs] if single else inputs
+        if not isinstance(rows, (list, tuple)) or not all(
+                isinstance(r, (list, tuple)) and len(r) == 2 for r in rows):
+            raise ValueError("`inputs` for text_similarity must be a [text, text] pair or a list of pairs")
+        out = self.pipeline.predict([r[0] for r in rows], [r[1] for r in rows], batch_size=self.batch_size, **kw)
+        return out[0] if single else out
+
+    def _question_answering(self, inputs: Any, **kw: Any):
+        single = isinstance(inputs, dict)
+        rows = [inputs] if single else inputs
+        if not isinstance(rows, (list, tuple)):
+            raise TypeError("`inputs` for question_answering must be a {'question', 'context'} dict or a list "
+                            f"of them, got {type(inputs).__name__}")
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or "question" not in row or "context" not in row:
+                raise ValueError(f"`inputs[{i}]` must be a dict with 'question' and 'context'")
+        out = self.pipeline.predict([r["question"] for r in rows], [r["context"] for r in rows],
+                                    batch_size=self.batch_size, **kw)
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"Taskflow(task={self.task!r}, model={self.model!r}, backend={self.backend!r})"

@@ -1,0 +1,209 @@
+"""`accuracy`: the shipped task models on the real sets, next to published anchors and baselines
+measured in the same run, with a floor check that fails loudly.
+
+Each task folder with a ``benchmark.json`` takes part::
+
+    {"kind": "classification", "model": "roots-sentiment", "dataset": "chnsenticorp", "split": "test",
+     "metric": "accuracy", "floor": 0.88, "quick_floor": 0.85, "quick_n": 400,
+     "anchors": {"BERT-base (102 M)": 95.0}, "baselines": ["tfidf_lr"]}
+
+``--quick`` evaluates the first ``quick_n`` examples (deterministic) against ``quick_floor``.
+Kinds are evaluated by the functions in ``EVALUATORS`` (one per pipeline family).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from .common import REPO_ROOT, data_dir, format_table, write_result
+
+NAME = "accuracy"
+TASKS_DIR = REPO_ROOT / "tasks"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(NAME, help="shipped task models on the real sets, anchors, baselines, floors")
+    p.add_argument("--quick", action="store_true", help="first quick_n examples of each set, quick floors")
+    p.add_argument("--tasks", nargs="*", help="only these task folders")
+    p.add_argument("--data-dir")
+    p.add_argument("--no-baselines", action="store_true")
+    p.set_defaults(func=run)
+
+
+def task_specs(only: Optional[List[str]] = None) -> Dict[str, dict]:
+    specs = {}
+    for path in sorted(TASKS_DIR.glob("*/benchmark.json")):
+        name = path.parent.name
+        if only and name not in only:
+            continue
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("kind", "model", "metric", "floor"):
+            if key not in spec:
+                raise ValueError(f"{path}: missing field {key!r}")
+        specs[name] = spec
+    return specs
+
+
+# ---------------------------------------------------------------------------------------- evaluators
+def _classification_data(spec: dict, root: Path, split: str, limit: Optional[int]):
+    from roots_zh.data.readers import load_classification_set
+
+    examples, _ = load_classification_set(root, spec["dataset"], split)
+    examples = examples[:limit] if limit else examples
+    names = spec.get("label_names") or {}
+    texts = [e.text for e in examples]
+    pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
+    labels = [names.get(e.label, e.label) for e in examples]
+    return texts, pairs, labels
+
+
+def eval_classification(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    texts, pairs, labels = _classification_data(spec, root, spec["split"], limit)
+    clf = TextClassifier.from_pretrained(spec["model"], max_length=spec.get("max_length", 128))
+    return clf.evaluate(texts, labels, pairs)
+
+
+def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split."""
+    import jieba
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def words(texts, pairs):
+        joined = texts if pairs is None else [a + " ||| " + b for a, b in zip(texts, pairs)]
+        return [" ".join(jieba.lcut(t)) for t in joined]
+
+    tr_x, tr_p, tr_y = _classification_data(spec, root, spec.get("train_split", "train"), None)
+    te_x, te_p, te_y = _classification_data(spec, root, spec["split"], limit)
+    vec = TfidfVectorizer(token_pattern=r"(?u)[^ ]+", ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    x_train = vec.fit_transform(words(tr_x, tr_p))
+    model = LogisticRegression(max_iter=2000, C=4.0).fit(x_train, tr_y)
+    pred = model.predict(vec.transform(words(te_x, te_p)))
+    return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
+
+
+def _lazy(module: str, func: str) -> Callable:
+    def call(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import importlib
+
+        return getattr(importlib.import_module(module), func)(spec, root, limit)
+    return call
+
+
+EVALUATORS: Dict[str, Callable] = {
+    "classification": eval_classification,
+    "ner": _lazy("bench.accuracy_spans", "eval_ner"),
+    "qa": _lazy("bench.accuracy_spans", "eval_qa"),
+    "summarization": _lazy("bench.accuracy_seq2seq", "eval_summarization"),
+    "translation": _lazy("bench.accuracy_seq2seq", "eval_translation"),
+}
+BASELINES: Dict[str, Callable] = {
+    "tfidf_lr": baseline_tfidf_lr,
+    "lead": _lazy("bench.accuracy_seq2seq", "baseline_lead"),
+}
+
+
+# ---------------------------------------------------------------------------------------- run
+def _percent(value: float, metric: str) -> float:
+    return round(100.0 * value, 2) if metric not in ("bleu",) else round(value, 2)
+
+
+def run(args: argparse.Namespace) -> int:
+    from roots_zh.hub import load_registry
+
+    root = data_dir(args.data_dir)
+    registry = load_registry()
+    rows, failures, skipped = [], [], []
+    for task, spec in task_specs(args.tasks).items():
+        if spec["model"] not in registry:
+            skipped.append(f"{task}: model {spec['model']} is not shipped")
+            continue
+        limit = spec.get("quick_n", 400) if args.quick else None
+        floor = spec.get("quick_floor", spec["floor"]) if args.quick else spec["floor"]
+        start = time.time()
+        metrics = EVALUATORS[spec["kind"]](spec, root, limit)
+        seconds = time.time() - start
+        value = metrics[spec["metric"]]
+        row = {"task": task, "model": spec["model"], "split": spec.get("split", ""), "metric": spec["metric"],
+               "score": _percent(value, spec["metric"]), "floor": _percent(floor, spec["metric"]),
+               "n": metrics.get("n"), "seconds": round(seconds, 1), "all_metrics": metrics,
+               "anchors": spec.get("anchors", {}), "baselines": {}}
+        if not args.no_baselines:
+            for name in spec.get("baselines", []):
+                row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec["metric"])
+        if value < floor:
+            failures.append(f"{task}: {spec['metric']} {row['score']} < floor {row['floor']} ({spec['model']})")
+        rows.append(row)
+        print(f"{task}: {spec['metric']}={row['score']} (floor {row['floor']}) baselines={row['baselines']}",
+              flush=True)
+    table = [{"task": r["task"], "metric": r["metric"], "score": r["score"], "floor": r["floor"],
+              **{f"baseline {k}": v for k, v in r["baselines"].items()},
+              "anchors": "; ".join(f"{k} {v}" for k, v in r["anchors"].items())} for r in rows]
+    cols = ["task", "metric", "score", "floor"] + sorted({k for t in table for k in t if k.startswith("baseline")}) + ["anchors"]
+    print(format_table(table, cols))
+    for line in skipped:
+        print("skipped:", line)
+    write_result(NAME + ("_quick" if args.quick else ""), {"quick": args.quick, "rows": rows, "skipped": skipped,
+                                                           "failures": failures})
+    if failures:
+        print("\nFLOOR CHECK FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def markdown(result: dict) -> str:
+    """The accuracy table for BENCHMARKS.md (and a bar chart next to it)."""
+    rows = result.get("rows", [])
+    if not rows:
+        return ""
+    mode = "quick (subsets)" if result.get("quick") else "full sets"
+    env = result.get("environment", {})
+    lines = [f"## Task accuracy — `python tools/benchmark.py accuracy{' --quick' if result.get('quick') else ''}` "
+             f"({mode}; {env.get('time', '')[:10]}, {env.get('cpu_count')} CPU cores)", "",
+             "| task | model | split (n) | metric | ROOTS | floor | baselines (same run) | published anchors |",
+             "|---|---|---|---|---:|---:|---|---|"]
+    for r in rows:
+        base = "; ".join(f"{k} {v}" for k, v in r.get("baselines", {}).items()) or "—"
+        anchors = "; ".join(f"{k} {v}" for k, v in r.get("anchors", {}).items()) or "—"
+        lines.append(f"| {r['task']} | {r['model']} | {r['split']} ({r.get('n')}) | {r['metric']} | "
+                     f"**{r['score']}** | {r['floor']} | {base} | {anchors} |")
+    for s in result.get("skipped", []):
+        lines.append(f"\nSkipped: {s}")
+    chart = _chart(rows, "accuracy_quick.png" if result.get("quick") else "accuracy.png")
+    if chart:
+        lines += ["", f"![accuracy]({chart})"]
+    return "\n".join(lines)
+
+
+def _chart(rows, filename: str) -> Optional[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    labels = [r["task"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(rows)), 3.6))
+    width = 0.25
+    xs = range(len(rows))
+    ax.bar([x - width for x in xs], [r["score"] for r in rows], width, label="ROOTS (shipped)")
+    ax.bar(list(xs), [next(iter(r.get("baselines", {}).values()), 0) for r in rows], width, label="baseline")
+    ax.bar([x + width for x in xs], [max(r.get("anchors", {}).values(), default=0) for r in rows], width,
+           label="best published anchor")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels)
+    ax.set_ylabel("score")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = REPO_ROOT / "benchmarks" / filename
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return f"benchmarks/{filename}"

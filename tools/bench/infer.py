@@ -1,0 +1,232 @@
+"""`infer`: deployment speed and accuracy, all in one run, as ratios.
+
+roots-base sequence classification (2 labels), batch 32 x 128 real ChnSentiCorp tokens, 2 CPU threads:
+dygraph vs Paddle Inference fp32 vs ONNX Runtime fp32 vs ONNX Runtime INT8 (dynamic quantization of
+the same export); batch-1 latency p50/p99 for each; length-sorted vs unsorted batches; ChnSentiCorp
+dev/test accuracy of a fine-tuned classifier for each precision; generation tokens/s with the
+key/value cache vs re-encoding the prefix every token (dygraph vs dygraph).
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+from .common import REPO_ROOT, data_dir, format_table, write_result
+
+NAME = "infer"
+INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(NAME, help="Paddle Inference / ONNX Runtime INT8 speed and accuracy vs dygraph")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=10, help="timed batches per backend")
+    p.add_argument("--finetuned", default=str(REPO_ROOT / "work_dirs" / "infer" / "csc_ft" / "final"),
+                   help="fine-tuned ChnSentiCorp classifier (made here when missing)")
+    p.add_argument("--ft-examples", type=int, default=3000, help="training examples when fine-tuning here")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--quick", action="store_true", help="few repeats, 200-text eval subsets, 4 new tokens")
+    p.set_defaults(func=run)
+
+
+def _timed(fn: Callable[[], object], repeats: int, warmup: int = 2) -> List[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _fixed_batch(tokenizer, texts, batch: int, seq_len: int) -> Dict[str, "np.ndarray"]:
+    """``batch`` real texts that fill all ``seq_len`` tokens (no padding)."""
+    import numpy as np
+
+    enc = tokenizer(texts, max_length=seq_len, truncation=True)
+    rows = [i for i, ids in enumerate(enc["input_ids"]) if len(ids) == seq_len][:batch]
+    if len(rows) < batch:
+        raise SystemExit(f"only {len(rows)} texts reach {seq_len} tokens; lower --seq-len")
+    return {k: np.asarray([enc[k][i] for i in rows], dtype="int64") for k in INPUTS}
+
+
+def _speed(args, tokenizer, texts, backends) -> List[dict]:
+    import numpy as np
+
+    big = _fixed_batch(tokenizer, texts, args.batch_size, args.seq_len)
+    one = {k: v[:1] for k, v in big.items()}
+    rows = []
+    for name, backend in backends.items():
+        t = _timed(lambda: backend.run(big), args.repeats)
+        lat = np.asarray(_timed(lambda: backend.run(one), args.repeats * 5)) * 1000
+        rows.append({"backend": name, "batch_ms": float(np.median(t)) * 1000,
+                     "seq_per_s": args.batch_size / float(np.median(t)),
+                     "b1_p50_ms": float(np.percentile(lat, 50)), "b1_p99_ms": float(np.percentile(lat, 99))})
+    return rows
+
+
+def _bucketing(backend, tokenizer, texts, batch: int, repeats: int) -> dict:
+    """Throughput on real lengths: batches of random order (padded to the longest) vs length-sorted."""
+    import numpy as np
+
+    from roots_zh.training.trainer import pad_batch
+
+    enc = tokenizer(texts, max_length=128, truncation=True)
+    feats = [{k: enc[k][i] for k in INPUTS} for i in range(len(texts))]
+    pad = {"input_ids": tokenizer.pad_token_id}
+    rng = np.random.default_rng(0)
+
+    def batches(order):
+        return [pad_batch([feats[i] for i in order[s:s + batch]], pad) for s in range(0, len(order), batch)]
+
+    out = {}
+    for label, order in (("unsorted", rng.permutation(len(feats))),
+                         ("length_sorted", np.argsort([len(f["input_ids"]) for f in feats], kind="stable"))):
+        bs = batches(order)
+        t = _timed(lambda: [backend.run(b) for b in bs], repeats, warmup=1)
+        out[f"{label}_texts_per_s"] = len(feats) / float(np.median(t))
+        out[f"{label}_padded_tokens"] = int(sum(b["input_ids"].size for b in bs))
+    out["speedup"] = out["length_sorted_texts_per_s"] / out["unsorted_texts_per_s"]
+    out["real_tokens"] = int(sum(len(f["input_ids"]) for f in feats))
+    return out
+
+
+def _finetune(args, root: Path) -> Path:
+    from roots_zh.data.readers import load_classification_set
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    out = Path(args.finetuned)
+    if (out / "config.json").is_file():
+        return out
+    print(f"fine-tuning roots-base on {args.ft_examples} ChnSentiCorp examples -> {out}")
+    train, _ = load_classification_set(root, "chnsenticorp", "train")
+    train = train[:args.ft_examples]
+    clf = TextClassifier.from_pretrained("roots-base", labels=["0", "1"], max_length=128)
+    clf.fit([e.text for e in train], [e.label for e in train], epochs=1, batch_size=32, learning_rate=2e-4,
+            threads=args.threads)
+    clf.save_pretrained(out)
+    return out
+
+
+def _accuracy(args, root: Path, work: Path) -> List[dict]:
+    from roots_zh.data.readers import load_classification_set
+    from roots_zh.inference import OnnxBackend, Predictor, export_onnx, quantize_onnx
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    clf = TextClassifier.from_pretrained(_finetune(args, root), max_length=128)
+    export = clf.export(work / "csc")
+    onnx_path = export_onnx(export)
+    int8_path = quantize_onnx(onnx_path)
+    variants = {"dygraph fp32": None, "paddle-inference fp32": Predictor(export, threads=args.threads),
+                "onnxruntime fp32": OnnxBackend(onnx_path, args.threads),
+                "onnxruntime int8": OnnxBackend(int8_path, args.threads)}
+    n = 200 if args.quick else None
+    splits = {s: load_classification_set(root, "chnsenticorp", s)[0][:n] for s in ("dev", "test")}
+    rows = []
+    for name, backend in variants.items():
+        served = clf if backend is None else TextClassifier(None, clf.tokenizer, 128, backend=backend, config=clf.config)
+        row = {"variant": name}
+        for split, examples in splits.items():
+            row[f"{split}_acc"] = 100 * served.evaluate([e.text for e in examples], [e.label for e in examples])["accuracy"]
+        rows.append(row)
+    for row in rows:
+        for split in splits:
+            row[f"{split}_delta"] = row[f"{split}_acc"] - rows[0][f"{split}_acc"]
+    return rows
+
+
+def _generation(args) -> dict:
+    import numpy as np
+    import paddle
+
+    from roots_zh.modeling import RootsForPrefixLM
+
+    model = RootsForPrefixLM.from_pretrained("roots-base")
+    new = 4 if args.quick else 32
+    src = paddle.to_tensor(np.random.default_rng(0).integers(100, 15000, (1, 64)), dtype="int64")
+
+    def cached():
+        return model.generate(src, max_new_tokens=new)
+
+    @paddle.no_grad()
+    def recompute():  # the whole prefix + generated tokens are re-encoded for every new token
+        ids, types = src, paddle.zeros_like(src)
+        for _ in range(new):
+            logits = model(ids, token_type_ids=types, last_only=True).logits
+            token = paddle.argmax(logits[:, -1], axis=-1).unsqueeze(1)
+            ids = paddle.concat([ids, token], axis=1)
+            types = paddle.concat([types, paddle.ones_like(token)], axis=1)
+        return ids[:, src.shape[1]:]
+
+    from roots_zh.inference import StaticGreedyDecoder, export_decoder
+
+    with tempfile.TemporaryDirectory(prefix="roots-decoder-") as tmp:
+        decoder = StaticGreedyDecoder(export_decoder(model, Path(tmp) / "dec"), threads=args.threads)
+        src_np = src.numpy()
+
+        def static_cached():
+            return decoder.generate(src_np, max_new_tokens=new)
+
+        reference = cached().numpy()
+        same = bool((reference == recompute().numpy()).all())
+        same_static = bool((reference == static_cached()).all())
+        t_static = float(np.median(_timed(static_cached, 3, warmup=1)))
+    t_cache = float(np.median(_timed(cached, 3, warmup=1)))
+    t_full = float(np.median(_timed(recompute, 3, warmup=1)))
+    return {"source_tokens": 64, "new_tokens": new, "batch": 1, "same_tokens_recompute": same,
+            "same_tokens_static": same_static, "dygraph_recompute_tokens_per_s": new / t_full,
+            "dygraph_kv_cache_tokens_per_s": new / t_cache, "static_kv_cache_tokens_per_s": new / t_static,
+            "kv_cache_speedup_dygraph": t_full / t_cache, "static_step_vs_dygraph_recompute": t_full / t_static}
+
+
+def run(args: argparse.Namespace) -> int:
+    import paddle
+
+    from roots_zh.data.readers import load_classification_set
+    from roots_zh.inference import DygraphBackend, OnnxBackend, Predictor, export_model, export_onnx, quantize_onnx
+    from roots_zh.modeling import RootsForSequenceClassification
+    from roots_zh.tokenization.auto import AutoTokenizer
+
+    if args.quick:
+        args.repeats = 3
+    paddle.base.core.set_num_threads(args.threads)
+    root = data_dir(args.data_dir)
+    dev = [e.text for e in load_classification_set(root, "chnsenticorp", "dev")[0]]
+    tokenizer = AutoTokenizer.from_pretrained(REPO_ROOT / "pretrained" / "roots-base")
+    model = RootsForSequenceClassification.from_pretrained("roots-base", num_labels=2, id2label={0: "0", 1: "1"})
+    with tempfile.TemporaryDirectory(prefix="roots-infer-") as tmp:
+        work = Path(tmp)
+        export = export_model(model, work / "base", tokenizer)
+        onnx_path = export_onnx(export)
+        backends = {"dygraph fp32": DygraphBackend(model),
+                    "paddle-inference fp32": Predictor(export, threads=args.threads),
+                    "onnxruntime fp32": OnnxBackend(onnx_path, args.threads),
+                    "onnxruntime int8": OnnxBackend(quantize_onnx(onnx_path), args.threads)}
+        speed = _speed(args, tokenizer, dev, backends)
+        by = {r["backend"]: r for r in speed}
+        for r in speed:
+            r["speedup_vs_dygraph"] = r["seq_per_s"] / by["dygraph fp32"]["seq_per_s"]
+        ratios = {"pi_fp32_vs_dygraph": by["paddle-inference fp32"]["speedup_vs_dygraph"],
+                  "int8_vs_pi_fp32": by["onnxruntime int8"]["seq_per_s"] / by["paddle-inference fp32"]["seq_per_s"],
+                  "int8_vs_ort_fp32": by["onnxruntime int8"]["seq_per_s"] / by["onnxruntime fp32"]["seq_per_s"],
+                  "targets": {"pi_fp32_vs_dygraph": 3.5, "int8_vs_pi_fp32": 1.5, "int8_vs_ort_fp32": 1.0}}
+        bucket = _bucketing(backends["paddle-inference fp32"], tokenizer, dev[:256 if args.quick else 1200],
+                            args.batch_size, 1 if args.quick else 3)
+        accuracy = _accuracy(args, root, work)
+    generation = _generation(args)
+    print(format_table(speed, ["backend", "batch_ms", "seq_per_s", "speedup_vs_dygraph", "b1_p50_ms", "b1_p99_ms"]))
+    print({k: round(v, 2) for k, v in ratios.items() if isinstance(v, float)})
+    print("length bucketing (PI fp32, real dev lengths):", {k: round(v, 2) for k, v in bucket.items()})
+    print(format_table(accuracy, ["variant", "dev_acc", "dev_delta", "test_acc", "test_delta"]))
+    print("generation:", generation)
+    path = write_result(NAME, {"threads": args.threads, "batch_size": args.batch_size, "seq_len": args.seq_len,
+                               "quick": args.quick, "speed": speed, "ratios": ratios, "bucketing": bucket,
+                               "accuracy": accuracy, "finetuned": str(args.finetuned), "generation": generation})
+    print(f"wrote {path}")
+    return 0

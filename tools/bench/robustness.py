@@ -1,0 +1,191 @@
+"""``benchmark.py robustness``: accuracy on traditional-script text, and memory on a huge document.
+
+1. Fine-tunes ``roots-base`` on a ChnSentiCorp train subset (or reuses ``--model-dir``), then
+   measures test accuracy on the simplified test set, on the same set converted to traditional
+   script with OpenCC ``s2t`` (in memory), and on that traditional set read through the
+   ``normalize="t2s"`` option (OpenCC ``t2s`` before tokenization).
+2. Runs a 100,000-character noisy document (traditional script, zero-width chars, full-width
+   letters, URLs) through ``TextClassifier.predict`` in a fresh process and reports its peak RSS
+   (``resource.getrusage``) over the RSS after loading, plus the normaliser's throughput.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+from .common import REPO_ROOT, data_dir, format_table, write_result
+
+NAME = "robustness"
+DEFAULT_MODEL_DIR = REPO_ROOT / "work_dirs" / "robustness" / "chnsenticorp_3k"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(NAME, help="traditional-script accuracy (t2s normalisation) and 100k-char memory")
+    p.add_argument("--train-size", type=int, default=3000, help="ChnSentiCorp train examples to fine-tune on")
+    p.add_argument("--test-size", type=int, default=None, help="test examples (default: all 1,200)")
+    p.add_argument("--doc-chars", type=int, default=100_000, help="length of the long document")
+    p.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR),
+                   help="fine-tuned classifier directory (trained and saved here when missing)")
+    p.add_argument("--retrain", action="store_true", help="fine-tune even if --model-dir exists")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 300 train / 200 test examples, 20,000-char document, own model dir")
+    p.set_defaults(func=run)
+
+
+def _fine_tune(model_dir: Path, texts: List[str], labels: List[str]) -> Dict[str, Any]:
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    clf = TextClassifier.from_pretrained("roots-base", labels=["0", "1"], max_length=128)
+    start = time.time()
+    clf.fit(texts, labels, epochs=1, batch_size=32, learning_rate=2e-4, warmup_ratio=0.1, seed=42)
+    seconds = time.time() - start
+    clf.save_pretrained(model_dir)
+    return {"train_examples": len(texts), "epochs": 1, "train_seconds": round(seconds, 1)}
+
+
+_DOC_SCRIPT = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+task, model, normalize, doc = sys.argv[2], sys.argv[3], sys.argv[4], open(sys.argv[5], encoding="utf-8").read()
+if task == "classify":
+    from roots_zh.pipelines.text_classification import TextClassifier
+    pipe = TextClassifier.from_pretrained(model, normalize=normalize)
+    call = lambda text: pipe.predict(text)["label"]
+elif task == "ner":
+    from roots_zh.pipelines.token_classification import TokenClassifier
+    pipe = TokenClassifier.from_pretrained(model, labels=["PER", "LOC", "ORG"])
+    pipe.tokenizer.normalizer = normalize
+    call = lambda text: len(pipe.predict(text)["entities"])
+else:
+    from roots_zh.pipelines.question_answering import QuestionAnswerer
+    pipe = QuestionAnswerer.from_pretrained(model)
+    pipe.tokenizer.normalizer = normalize
+    call = lambda text: pipe.predict("這家酒店怎麼樣？", text)["answer"][:20]
+call("warm up 這家酒店很好")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.time()
+res = call(doc)
+seconds = time.time() - t
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"chars": len(doc), "result": res, "seconds": round(seconds, 3),
+                  "rss_after_load_mb": round(before / 1024, 1), "peak_rss_mb": round(after / 1024, 1),
+                  "peak_increase_mb": round((after - before) / 1024, 1)}))
+"""
+
+
+def _long_document(texts: List[str], n_chars: int) -> str:
+    """Traditional-script reviews joined with web noise until ``n_chars`` chars."""
+    noise = ["\u200b", "\ufeff", "ＡＢＣ１２３", "！！！", " https://example.com/評論?id=1 ", "\u202e", "@用戶 ", "#酒店#"]
+    parts, total, i = [], 0, 0
+    while total < n_chars:
+        piece = texts[i % len(texts)] + noise[i % len(noise)]
+        parts.append(piece)
+        total += len(piece)
+        i += 1
+    return "".join(parts)[:n_chars]
+
+
+_PIPELINES = {
+    "classify": "TextClassifier (fine-tuned; truncation to max_length)",
+    "ner": "TokenClassifier (roots-base, untrained head; sliding windows)",
+    "qa": "QuestionAnswerer (roots-base, untrained head; sliding windows)",
+}
+
+
+def _doc_run(task: str, model: str, doc_path: Path, normalize: str) -> Dict[str, Any]:
+    """One long-document call in a fresh process: peak RSS is measured over the loaded pipeline."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _DOC_SCRIPT, str(REPO_ROOT), task, model, normalize, str(doc_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"long-document run ({task}) failed:\n{proc.stderr[-2000:]}")
+    return {"pipeline": _PIPELINES[task], "normalize": normalize,
+            **json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def run(args: argparse.Namespace) -> int:
+    from roots_zh.data.readers import load_classification_set
+    from roots_zh.pipelines.text_classification import TextClassifier
+    from roots_zh.tokenization.normalize import Normalizer, opencc_converter
+
+    root = data_dir(args.data_dir)
+    train_size, test_size, doc_chars = args.train_size, args.test_size, args.doc_chars
+    model_dir = Path(args.model_dir)
+    if args.quick:
+        train_size, test_size, doc_chars = 300, 200, 20_000
+        if model_dir == DEFAULT_MODEL_DIR:
+            model_dir = model_dir.with_name("quick")
+    train, _ = load_classification_set(root, "chnsenticorp", "train")
+    test, _ = load_classification_set(root, "chnsenticorp", "test")
+    test = test[:test_size] if test_size else test
+
+    training: Dict[str, Any] = {"reused": str(model_dir)}
+    if args.retrain or not (model_dir / "config.json").is_file():
+        subset = train[:train_size]
+        training = _fine_tune(model_dir, [e.text for e in subset], [e.label for e in subset])
+    clf = TextClassifier.from_pretrained(model_dir, normalize="none")
+
+    s2t = opencc_converter("s2t")
+    simp = [e.text for e in test]
+    gold = [e.label for e in test]
+    trad = [s2t.convert(t) for t in simp]
+    changed = sum(a != b for s, t in zip(simp, trad) for a, b in zip(s, t))
+    total = sum(len(s) for s in simp)
+
+    rows = []
+    for script, texts in (("simplified", simp), ("traditional", trad)):
+        for normalize in ("none", "t2s"):
+            clf.tokenizer.normalizer = normalize
+            start = time.time()
+            acc = clf.evaluate(texts, gold)["accuracy"]
+            rows.append({"script": script, "normalize": normalize, "accuracy": round(100 * acc, 2),
+                         "seconds": round(time.time() - start, 1)})
+    print(format_table(rows, ["script", "normalize", "accuracy", "seconds"]))
+    acc = {(r["script"], r["normalize"]): r["accuracy"] for r in rows}
+    gap = round(acc[("simplified", "none")] - acc[("traditional", "t2s")], 2)
+    print(f"traditional+t2s vs simplified: {gap:+.2f} points (target: within 2)")
+
+    doc = _long_document(trad, doc_chars)
+    norm_speed = {}
+    for preset in ("basic", "web", "t2s"):
+        normalizer = Normalizer.from_config(preset)
+        start = time.perf_counter()
+        normalizer.with_offsets(doc)
+        norm_speed[preset] = round(len(doc) / (time.perf_counter() - start))
+    print("normaliser chars/s on the long document:", norm_speed)
+
+    long_runs = []
+    work = model_dir.parent / "long_doc.txt"  # under work_dirs (git-ignored), never the repo data
+    work.write_text(doc, encoding="utf-8")
+    try:
+        runs = [("classify", str(model_dir), n) for n in ("none", "t2s")]
+        pipelines = REPO_ROOT / "roots_zh" / "pipelines"
+        runs += [(task, "roots-base", "t2s") for task, name in (("ner", "token_classification"),
+                 ("qa", "question_answering")) if (pipelines / f"{name}.py").is_file()]
+        for task, model, normalize in runs:
+            long_runs.append(_doc_run(task, model, work, normalize))
+            print(long_runs[-1])
+    finally:
+        work.unlink()
+
+    payload = {
+        "model_dir": str(model_dir),
+        "quick": bool(args.quick),
+        "training": training,
+        "test_examples": len(test),
+        "s2t_changed_char_fraction": round(changed / max(1, total), 4),
+        "accuracy": rows,
+        "gap_simplified_minus_traditional_t2s": gap,
+        "normalizer_chars_per_second": norm_speed,
+        "long_document": long_runs,
+    }
+    name = NAME + ("_quick" if args.quick else "")
+    print("wrote", write_result(name, payload))
+    return 0
