@@ -43,19 +43,20 @@ def _features(n=64, seed=1):
 def test_lora_is_a_noop_at_init_and_freezes_the_backbone(base_dir):
     model = RootsForSequenceClassification.from_pretrained(base_dir)
     before = model(_ids()).logits.numpy()
-    apply_lora(model, LoraConfig(rank=4))
+    apply_lora(model, LoraConfig(rank=4, embedding_rank=4))
     after = model(_ids()).logits.numpy()
     np.testing.assert_allclose(after, before, atol=1e-6)
     names = {n for n, p in model.named_parameters() if not p.stop_gradient}
     assert any(n.endswith("lora_A") for n in names) and any(n.startswith("classifier.") for n in names)
-    assert not any("word_embeddings" in n or n.endswith("qkv.base.weight") for n in names)
+    assert not any(n.endswith(("word_embeddings.base.weight", "qkv.base.weight")) for n in names)
+    assert "roots.embeddings.word_embeddings.lora_A" in names  # a low-rank update of the embeddings
     n_train = sum(int(np.prod(p.shape)) for p in trainable_parameters(model))
     assert n_train < 0.25 * model.num_parameters()
 
 
 def test_trained_adapter_round_trips_through_save_and_load(base_dir, tmp_path):
     model = RootsForSequenceClassification.from_pretrained(base_dir)
-    apply_lora(model, LoraConfig(rank=4, alpha=8))
+    apply_lora(model, LoraConfig(rank=4, alpha=8, embedding_rank=4))
     frozen_before = model.roots.encoder.layers[0].attention.qkv.base.weight.numpy().copy()
     summary = Trainer(model, TrainingArgs(epochs=3, batch_size=16, learning_rate=5e-3, warmup_ratio=0.0),
                       _features(), pad_ids={"input_ids": 0}).train()
@@ -112,7 +113,7 @@ def test_frozen_embeddings_adapter_ships_everything_but_word_embeddings(base_dir
     model = RootsForSequenceClassification.from_pretrained(base_dir)
     apply_lora(model, LoraConfig.frozen_embeddings())
     names = {n for n, p in model.named_parameters() if not p.stop_gradient}
-    assert "roots.embeddings.word_embeddings.weight" not in names
+    assert "roots.embeddings.word_embeddings.base.weight" not in names
     assert any(n.startswith("roots.encoder.layers.1.") for n in names)
     Trainer(model, TrainingArgs(epochs=1, batch_size=16, learning_rate=5e-3, warmup_ratio=0.0),
             _features(), pad_ids={"input_ids": 0}).train()

@@ -1,7 +1,6 @@
 """Extractive QA: official CMRC 2018 metric, SQuAD reader on real data, windows, training, bad inputs."""
 import json
 
-import numpy as np
 import pytest
 
 paddle = pytest.importorskip("paddle")

@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from ..utils.read_report import ReadReport  # noqa: F401  (readers' report type, re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -20,24 +22,6 @@ class Example:
     text: str
     label: Optional[str] = None
     text_pair: Optional[str] = None
-
-
-@dataclass
-class ReadReport:
-    path: str
-    read: int = 0
-    skipped: int = 0
-    first_errors: List[str] = field(default_factory=list)
-
-    def skip(self, line_no: int, why: str) -> None:
-        self.skipped += 1
-        if len(self.first_errors) < 5:
-            self.first_errors.append(f"line {line_no}: {why}")
-
-    def log(self) -> None:
-        if self.skipped:
-            logger.warning("%s: skipped %d malformed records, e.g. %s", self.path, self.skipped,
-                           "; ".join(self.first_errors))
 
 
 def _read_lines(path: Path, parse: Callable[[str, int], Optional[Example]]) -> Tuple[List[Example], ReadReport]:

@@ -87,14 +87,10 @@ class DygraphBackend:
     def run(self, feeds: Mapping[str, np.ndarray]) -> List[np.ndarray]:
         import paddle
 
+        from ..modeling.runtime import eval_no_grad
+
         feeds = check_feeds(feeds, self.input_names)
         with model_lock(self.model):  # thread safety: see _MODEL_LOCKS
-            was_training = self.model.training
-            self.model.eval()
-            try:
-                with paddle.no_grad():
-                    out = self.model(**{k: paddle.to_tensor(v) for k, v in feeds.items()})
-            finally:
-                if was_training:
-                    self.model.train()
+            with eval_no_grad(self.model):
+                out = self.model(**{k: paddle.to_tensor(v) for k, v in feeds.items()})
             return [getattr(out, f).numpy() for f in self.output_names]

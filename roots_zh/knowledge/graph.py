@@ -10,37 +10,17 @@ import gzip
 import logging
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote
 
 import numpy as np
 
+from ..utils.read_report import ReadReport
+
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 Triple = Tuple[str, str, str]
-
-
-@dataclass
-class ReadReport:
-    """What a reader read and what it skipped (count + the first few reasons)."""
-
-    path: str
-    read: int = 0
-    skipped: int = 0
-    duplicates: int = 0
-    first_errors: List[str] = field(default_factory=list)
-
-    def skip(self, line_no: int, why: str) -> None:
-        self.skipped += 1
-        if len(self.first_errors) < 5:
-            self.first_errors.append(f"line {line_no}: {why}")
-
-    def log(self) -> None:
-        if self.skipped:
-            logger.warning("%s: skipped %d unreadable lines, e.g. %s", self.path, self.skipped,
-                           "; ".join(self.first_errors))
 
 
 def _open_text(path: PathLike):
@@ -71,16 +51,20 @@ def read_triples_tsv(path: PathLike, dedupe: bool = True) -> Tuple[List[Triple],
         if not all(parts):
             report.skip(line_no, f"empty field in {line[:60]!r}")
             continue
-        triple = (parts[0], parts[1], parts[2])
-        if dedupe:
-            if triple in seen:
-                report.duplicates += 1
-                continue
-            seen.add(triple)
-        triples.append(triple)
-        report.read += 1
+        _keep((parts[0], parts[1], parts[2]), triples, seen if dedupe else None, report)
     report.log()
     return triples, report
+
+
+def _keep(triple: Triple, triples: List[Triple], seen: Optional[set], report: ReadReport) -> None:
+    """Append ``triple`` unless ``seen`` (when given) already holds it: then count a duplicate."""
+    if seen is not None:
+        if triple in seen:
+            report.duplicates += 1
+            return
+        seen.add(triple)
+    triples.append(triple)
+    report.read += 1
 
 
 def read_id_names(path: PathLike, strip_prefix: bool = True) -> Tuple[Dict[int, str], ReadReport]:
@@ -119,13 +103,7 @@ def read_id_triples(path: PathLike, entity_names: Dict[int, str], relation_names
         if h not in entity_names or t not in entity_names or r not in relation_names:
             report.skip(line_no, f"id not in the name files: {line[:60]!r}")
             continue
-        triple = (entity_names[h], relation_names[r], entity_names[t])
-        if triple in seen:
-            report.duplicates += 1
-            continue
-        seen.add(triple)
-        triples.append(triple)
-        report.read += 1
+        _keep((entity_names[h], relation_names[r], entity_names[t]), triples, seen, report)
     report.log()
     return triples, report
 

@@ -9,7 +9,7 @@ original text (``text[start:end]``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Tuple, Union
 
 from ..utils.validation import check_choice, check_text
 

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import paddle
 import paddle.nn as nn
+import paddle.nn.functional as F
 
 from ..utils.files import atomic_write_text
 from . import checkpoint
@@ -43,6 +44,7 @@ class LoraConfig:
     rank: int = 8
     alpha: float = 16.0
     dropout: float = 0.0
+    embedding_rank: int = 32  # low-rank update of the word embeddings (0 = frozen): lexical cues matter
     targets: Tuple[str, ...] = LORA_TARGETS
     full_train: Tuple[str, ...] = FULL_TRAIN_PATTERNS
     base_model: Optional[str] = None  # registered name or directory the adapter was trained on
@@ -53,6 +55,8 @@ class LoraConfig:
             raise ValueError(f"LoraConfig.rank must be an int >= 0, got {self.rank!r}")
         if not isinstance(self.alpha, (int, float)) or self.alpha <= 0:
             raise ValueError(f"LoraConfig.alpha must be a positive number, got {self.alpha!r}")
+        if isinstance(self.embedding_rank, bool) or not isinstance(self.embedding_rank, int) or self.embedding_rank < 0:
+            raise ValueError(f"LoraConfig.embedding_rank must be an int >= 0, got {self.embedding_rank!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"LoraConfig.dropout must be in [0, 1), got {self.dropout!r}")
         self.targets = tuple(self.targets)
@@ -70,6 +74,33 @@ class LoraConfig:
     @property
     def scale(self) -> float:
         return float(self.alpha) / self.rank if self.rank else 0.0
+
+
+class LoRAEmbedding(nn.Layer):
+    """A frozen ``nn.Embedding`` plus a low-rank update ``A[V, r] @ B[r, H]`` (A starts at zero).
+
+    ``weight`` is the effective table, so heads that tie to ``word_embeddings.weight`` (the MLM and
+    prefix-LM output projection) see the same update as the input side."""
+
+    def __init__(self, base: nn.Embedding, rank: int, scale: float) -> None:
+        super().__init__()
+        self.base = base
+        vocab, hidden = base.weight.shape
+        self.scale = scale
+        self._padding_idx = getattr(base, "_padding_idx", None)
+        self.lora_A = self.create_parameter([vocab, rank], default_initializer=nn.initializer.Constant(0.0))
+        self.lora_B = self.create_parameter([rank, hidden], default_initializer=nn.initializer.Normal(0.0, 0.02))
+        self.base.weight.stop_gradient = True
+
+    @property
+    def weight(self):
+        return self.merged_weight()
+
+    def merged_weight(self) -> paddle.Tensor:
+        return self.base.weight + paddle.matmul(self.lora_A, self.lora_B) * self.scale
+
+    def forward(self, ids):
+        return F.embedding(ids, self.merged_weight(), padding_idx=self._padding_idx)
 
 
 class LoRALinear(nn.Layer):
@@ -121,6 +152,11 @@ def apply_lora(model: nn.Layer, config: Optional[LoraConfig] = None) -> LoraConf
         param.stop_gradient = not any(pat in name for pat in config.full_train)
     for _, parent, attr in linears:
         setattr(parent, attr, LoRALinear(getattr(parent, attr), config.rank, config.scale, config.dropout))
+    if config.embedding_rank:
+        for layer in model.sublayers(include_self=True):
+            if isinstance(getattr(layer, "word_embeddings", None), nn.Embedding):
+                layer.word_embeddings = LoRAEmbedding(layer.word_embeddings, config.embedding_rank,
+                                                      config.alpha / config.embedding_rank)
     model.lora_config = config
     return config
 
@@ -129,7 +165,7 @@ def merge_lora(model: nn.Layer) -> nn.Layer:
     """Fold every ``LoRALinear`` back into a plain ``nn.Linear`` (in place) and unfreeze."""
     for path, layer in list(model.named_sublayers(include_self=True)):
         for attr, child in list(layer.named_children()):
-            if isinstance(child, LoRALinear):
+            if isinstance(child, (LoRALinear, LoRAEmbedding)):
                 with paddle.no_grad():
                     child.base.weight.set_value(child.merged_weight())
                 setattr(layer, attr, child.base)
@@ -146,7 +182,8 @@ def trainable_parameters(model: nn.Layer) -> List[paddle.Tensor]:
 def merged_state(model: nn.Layer) -> Dict[str, np.ndarray]:
     """The full state with every LoRA update folded in, under the plain model's names."""
     state = {}
-    wrapped = {path: layer for path, layer in model.named_sublayers() if isinstance(layer, LoRALinear)}
+    wrapped = {path: layer for path, layer in model.named_sublayers()
+               if isinstance(layer, (LoRALinear, LoRAEmbedding))}
     for name, p in model.state_dict().items():
         if name.endswith((".lora_A", ".lora_B")):
             continue
@@ -215,7 +252,8 @@ def load_adapter_into(model: nn.Layer, directory: Path) -> None:
                 target = own.get(path + ".weight")
                 if target is None:
                     raise ValueError(f"adapter {directory}: {path} is not a linear layer of {type(model).__name__}")
-                delta = (state[name] @ state[b_name]) * config.scale
+                rank = state[name].shape[1]
+                delta = (state[name] @ state[b_name]) * (float(config.alpha) / rank)
                 if tuple(delta.shape) != tuple(target.shape):
                     raise ValueError(f"adapter {directory}: {path} update has shape {delta.shape}, "
                                      f"the layer {tuple(target.shape)}")

@@ -216,8 +216,6 @@ def beam_search(decoder, sources: Sequence[Sequence[int]], eos_token_id: int,
 def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_token_id: int,
              config: Optional[GenerationConfig] = None, use_cache: bool = True) -> List[List[int]]:
     """Decode target token ids (eos stripped) for source id lists with a ``RootsForPrefixLM``."""
-    import paddle
-
     config = (config or GenerationConfig()).validate()
     if not sources:
         return []
@@ -230,12 +228,8 @@ def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_tok
         raise ValueError(f"source length {longest} + `max_new_tokens`={config.max_new_tokens} exceeds "
                          f"max_position_embeddings={limit}; truncate the source")
     decoder = PrefixLMDecoder(model, pad_token_id, use_cache=use_cache)
-    was_training = model.training
-    model.eval()
-    try:
-        with paddle.no_grad():
-            search = greedy_search if config.num_beams == 1 else beam_search
-            return search(decoder, sources, eos_token_id, config)
-    finally:
-        if was_training:
-            model.train()
+    from ..modeling.runtime import eval_no_grad
+
+    with eval_no_grad(model):
+        search = greedy_search if config.num_beams == 1 else beam_search
+        return search(decoder, sources, eos_token_id, config)

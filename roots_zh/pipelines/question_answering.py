@@ -185,14 +185,10 @@ class QuestionAnswerer:
                 n = len(feats[i]["input_ids"])
                 self._best_in_window(feats[i], starts[row, :n], ends[row, :n], encs, cs, best)
 
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with paddle.no_grad():
-                run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
-        finally:
-            if was_training:
-                self.model.train()
+        from ..modeling.runtime import eval_no_grad
+
+        with eval_no_grad(self.model):
+            run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
         results = [{"question": q, **{k: v for k, v in b.items() if k != "_logit"}} for q, b in zip(qs, best)]
         return results[0] if single else results
 

@@ -183,18 +183,16 @@ class Seq2SeqPipeline:
         sources, targets = self._check_pairs(sources, targets)
         features = self.encode_pairs(sources, targets)
         view = TargetOnlyLoss(self.model)
-        was_training = self.model.training
-        self.model.eval()
+        from ..modeling.runtime import eval_no_grad
+
         total, count = 0.0, 0
-        with paddle.no_grad():
+        with eval_no_grad(self.model):
             for start in range(0, len(features), batch_size):
                 chunk = features[start:start + batch_size]
                 batch = pad_batch(chunk, {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE_INDEX})
                 n = sum(sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in chunk)
                 total += float(view(**{k: paddle.to_tensor(v) for k, v in batch.items()}).loss) * n
                 count += n
-        if was_training:
-            self.model.train()
         return total / max(count, 1)
 
     def _score(self, hypotheses: List[str], references: List[str]) -> Dict[str, float]:

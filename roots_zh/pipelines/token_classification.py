@@ -247,14 +247,10 @@ class TokenClassifier:
             for row, i in enumerate(idx):
                 window_probs[i] = probs[row, 1:len(feats[i]["input_ids"]) - 1]
 
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with paddle.no_grad():
-                run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
-        finally:
-            if was_training:
-                self.model.train()
+        from ..modeling.runtime import eval_no_grad
+
+        with eval_no_grad(self.model):
+            run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
         out: List[np.ndarray] = []
         first = 0
         for enc in encs:

@@ -17,7 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from .common import REPO_ROOT, data_dir, format_table, write_result
 
@@ -40,11 +40,12 @@ def task_specs(only: Optional[List[str]] = None) -> Dict[str, dict]:
         name = path.parent.name
         if only and name not in only:
             continue
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("kind", "model", "metric", "floor"):
-            if key not in spec:
-                raise ValueError(f"{path}: missing field {key!r}")
-        specs[name] = spec
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for i, spec in enumerate(data if isinstance(data, list) else [data]):  # a list: several sets
+            for key in ("kind", "model", "metric", "floor"):
+                if key not in spec:
+                    raise ValueError(f"{path}: entry {i} lacks field {key!r}")
+            specs[spec.get("name", name)] = spec
     return specs
 
 
@@ -111,8 +112,9 @@ BASELINES: Dict[str, Callable] = {
 
 
 # ---------------------------------------------------------------------------------------- run
-def _percent(value: float, metric: str) -> float:
-    return round(100.0 * value, 2) if metric not in ("bleu",) else round(value, 2)
+def _percent(value: float, spec: dict) -> float:
+    """Scores on a 0..100 scale; ``"scale": 100`` in benchmark.json marks metrics already there."""
+    return round(value * (100.0 / spec.get("scale", 1.0)), 2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,12 +134,12 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.time() - start
         value = metrics[spec["metric"]]
         row = {"task": task, "model": spec["model"], "split": spec.get("split", ""), "metric": spec["metric"],
-               "score": _percent(value, spec["metric"]), "floor": _percent(floor, spec["metric"]),
+               "score": _percent(value, spec), "floor": _percent(floor, spec),
                "n": metrics.get("n"), "seconds": round(seconds, 1), "all_metrics": metrics,
                "anchors": spec.get("anchors", {}), "baselines": {}}
         if not args.no_baselines:
             for name in spec.get("baselines", []):
-                row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec["metric"])
+                row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
         if value < floor:
             failures.append(f"{task}: {spec['metric']} {row['score']} < floor {row['floor']} ({spec['model']})")
         rows.append(row)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from pathlib import Path
 
 from .common import REPO_ROOT, RESULTS_DIR
 

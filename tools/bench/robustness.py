@@ -24,6 +24,9 @@ NAME = "robustness"
 DEFAULT_MODEL_DIR = REPO_ROOT / "work_dirs" / "robustness" / "chnsenticorp_3k"
 
 
+SHIPPED_MODEL = "roots-sentiment"
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="traditional-script accuracy (t2s normalisation) and 100k-char memory")
     p.add_argument("--train-size", type=int, default=3000, help="ChnSentiCorp train examples to fine-tune on")
@@ -126,15 +129,23 @@ def run(args: argparse.Namespace) -> int:
     test, _ = load_classification_set(root, "chnsenticorp", "test")
     test = test[:test_size] if test_size else test
 
+    from roots_zh.hub import load_registry
+
+    registry = load_registry()
+    label_names = {"0": "0", "1": "1"}
     training: Dict[str, Any] = {"reused": str(model_dir)}
-    if args.retrain or not (model_dir / "config.json").is_file():
+    if SHIPPED_MODEL in registry and not args.retrain and model_dir == DEFAULT_MODEL_DIR.with_name(model_dir.name):
+        model_dir = Path(SHIPPED_MODEL)  # the shipped sentiment model: the figure users get
+        label_names = {"0": "负面", "1": "正面"}
+        training = {"shipped_model": SHIPPED_MODEL}
+    elif args.retrain or not (model_dir / "config.json").is_file():
         subset = train[:train_size]
         training = _fine_tune(model_dir, [e.text for e in subset], [e.label for e in subset])
     clf = TextClassifier.from_pretrained(model_dir, normalize="none")
 
     s2t = opencc_converter("s2t")
     simp = [e.text for e in test]
-    gold = [e.label for e in test]
+    gold = [label_names[e.label] for e in test]
     trad = [s2t.convert(t) for t in simp]
     changed = sum(a != b for s, t in zip(simp, trad) for a, b in zip(s, t))
     total = sum(len(s) for s in simp)
@@ -162,13 +173,16 @@ def run(args: argparse.Namespace) -> int:
     print("normaliser chars/s on the long document:", norm_speed)
 
     long_runs = []
-    work = model_dir.parent / "long_doc.txt"  # under work_dirs (git-ignored), never the repo data
+    work = DEFAULT_MODEL_DIR.parent / "long_doc.txt"  # under work_dirs (git-ignored), never the repo data
+    work.parent.mkdir(parents=True, exist_ok=True)
     work.write_text(doc, encoding="utf-8")
     try:
         runs = [("classify", str(model_dir), n) for n in ("none", "t2s")]
         pipelines = REPO_ROOT / "roots_zh" / "pipelines"
-        runs += [(task, "roots-base", "t2s") for task, name in (("ner", "token_classification"),
-                 ("qa", "question_answering")) if (pipelines / f"{name}.py").is_file()]
+        runs += [(task, shipped if shipped in registry else "roots-base", "t2s")
+                 for task, name, shipped in (("ner", "token_classification", "roots-cluener"),
+                                             ("qa", "question_answering", "roots-cmrc2018"))
+                 if (pipelines / f"{name}.py").is_file()]
         for task, model, normalize in runs:
             long_runs.append(_doc_run(task, model, work, normalize))
             print(long_runs[-1])
