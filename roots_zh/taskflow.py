@@ -9,7 +9,10 @@ shipped model and a usage string; the pipeline does the work. Nothing is ever do
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import inspect
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Union
@@ -64,6 +67,10 @@ DEVICES = ("cpu", "gpu")
 BACKENDS = ("dygraph", "inference")
 
 
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _load_class(path: str):
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
@@ -93,9 +100,34 @@ class Taskflow:
             paddle.device.set_device("gpu")
         self.model = model if model is not None else self.spec.default_model
         cls = _load_class(self.spec.pipeline)
+        source = self.model
         if backend != "dygraph":
+            if "backend" not in inspect.signature(cls.from_pretrained).parameters:
+                raise ValueError(f"`backend`={backend!r} is not available for {task} yet; "
+                                 "use backend='dygraph'")
+            source = self._exported(cls, self.model)
             pipeline_kwargs["backend"] = backend
-        self.pipeline = cls.from_pretrained(self.model, **pipeline_kwargs)
+        self.pipeline = cls.from_pretrained(source, **pipeline_kwargs)
+
+    @staticmethod
+    def _exported(cls, model) -> str:
+        """An exported (Paddle Inference) copy of ``model``, made once and cached under
+        ``$ROOTS_HOME/inference/<name>-<sha>`` (like PaddleNLP's Taskflow static-model cache)."""
+        from .hub import resolve_model_dir
+        from .hub.registry import read_checksums
+        from .utils.env import roots_home
+        from .utils.files import sha256_file
+
+        directory = resolve_model_dir(model)
+        if (directory / "inference.json").is_file():  # already an export
+            return str(directory)
+        sums = read_checksums(directory) or {p.name: sha256_file(p) for p in sorted(directory.iterdir())
+                                             if p.is_file()}
+        digest = sha256_text(json.dumps(sums, sort_keys=True))[:12]
+        target = roots_home() / "inference" / f"{directory.name}-{digest}"
+        if not (target / "inference.json").is_file():
+            cls.from_pretrained(directory).export(target)
+        return str(target)
 
     @staticmethod
     def tasks() -> List[str]:

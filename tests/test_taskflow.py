@@ -66,3 +66,24 @@ def test_cli_reads_an_input_file(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "roots_zh.cli", "fill_mask", "x", "--model", "nope"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_inference_backend_exports_once_and_matches_dygraph(tmp_path, monkeypatch):
+    from roots_zh.pipelines.text_classification import TextClassifier
+
+    if "roots-base" not in load_registry():
+        pytest.skip("roots-base not shipped")
+    monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
+    clf = TextClassifier.from_pretrained("roots-base", labels=["负面", "正面"], max_length=32)
+    model_dir = clf.save_pretrained(tmp_path / "clf")
+    texts = ["这家酒店服务很好", "太难吃了，再也不来", "还行吧"]
+    dygraph = Taskflow("sentiment_analysis", model=str(model_dir))(texts)
+    flow = Taskflow("sentiment_analysis", model=str(model_dir), backend="inference")
+    exported = list((tmp_path / "home" / "inference").iterdir())
+    assert len(exported) == 1 and (exported[0] / "inference.json").is_file()
+    for a, b in zip(dygraph, flow(texts)):
+        assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4
+    Taskflow("sentiment_analysis", model=str(model_dir), backend="inference")  # reuses the cache
+    assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
+    with pytest.raises(ValueError, match="backend"):
+        Taskflow("word_segmentation", backend="inference")

@@ -89,6 +89,18 @@ def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str,
     return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
 
 
+def baseline_random_init(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """The same architecture and tokenizer from random weights, trained with the task recipe
+    (``tools/finetune.py --init random``; full mode only: it trains for minutes)."""
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+    from finetune import run as finetune_run
+
+    out = REPO_ROOT / "work_dirs" / "bench" / f"random_{spec['recipe']}"
+    result = finetune_run(spec["recipe"], "roots-base", "random", out, root)
+    key = "test" if spec["split"] == "test" else "dev"
+    return result[key]
+
+
 def _lazy(module: str, func: str) -> Callable:
     def call(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -98,6 +110,7 @@ def _lazy(module: str, func: str) -> Callable:
     return call
 
 
+FULL_ONLY_BASELINES = {"random_init"}
 EVALUATORS: Dict[str, Callable] = {
     "classification": eval_classification,
     "ner": _lazy("bench.accuracy_spans", "eval_ner"),
@@ -107,6 +120,7 @@ EVALUATORS: Dict[str, Callable] = {
 }
 BASELINES: Dict[str, Callable] = {
     "tfidf_lr": baseline_tfidf_lr,
+    "random_init": baseline_random_init,
     "lead": _lazy("bench.accuracy_seq2seq", "baseline_lead"),
 }
 
@@ -139,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
                "anchors": spec.get("anchors", {}), "baselines": {}}
         if not args.no_baselines:
             for name in spec.get("baselines", []):
+                if args.quick and name in FULL_ONLY_BASELINES:
+                    continue
                 row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
         if value < floor:
             failures.append(f"{task}: {spec['metric']} {row['score']} < floor {row['floor']} ({spec['model']})")

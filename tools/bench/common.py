@@ -74,6 +74,8 @@ def write_result(name: str, payload: Dict[str, Any], results_dir: Path = RESULTS
     """Write ``payload`` (+ environment) as ``benchmarks/results/<name>.json`` atomically."""
     from roots_zh.utils.files import atomic_write_text
 
+    if payload.get("quick") and not name.endswith("_quick"):  # quick runs never overwrite full figures
+        name += "_quick"
     body = {"benchmark": name, "environment": environment(), **payload}
     path = results_dir / f"{name}.json"
     atomic_write_text(path, json.dumps(body, ensure_ascii=False, indent=2) + "\n")

@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         row["ratio_vs_import_paddle"] = row["median_s"] / paddle_s
     print(format_table(rows, ["case", "median_s", "min_s", "ratio_vs_import_paddle"]))
-    write_result(NAME, {"rounds": rounds, "rows": rows})
+    write_result(NAME, {"rounds": rounds, "rows": rows, "quick": bool(args.quick)})
     return 0

@@ -101,9 +101,13 @@ def _finetune(args, root: Path) -> Path:
     from roots_zh.data.readers import load_classification_set
     from roots_zh.pipelines.text_classification import TextClassifier
 
+    from roots_zh.hub import load_registry
+
     out = Path(args.finetuned)
     if (out / "config.json").is_file():
         return out
+    if "roots-sentiment" in load_registry():  # the shipped ChnSentiCorp model: what users run
+        return Path("roots-sentiment")
     print(f"fine-tuning roots-base on {args.ft_examples} ChnSentiCorp examples -> {out}")
     train, _ = load_classification_set(root, "chnsenticorp", "train")
     train = train[:args.ft_examples]
@@ -133,7 +137,9 @@ def _accuracy(args, root: Path, work: Path) -> List[dict]:
         served = clf if backend is None else TextClassifier(None, clf.tokenizer, 128, backend=backend, config=clf.config)
         row = {"variant": name}
         for split, examples in splits.items():
-            row[f"{split}_acc"] = 100 * served.evaluate([e.text for e in examples], [e.label for e in examples])["accuracy"]
+            names = {"0": "负面", "1": "正面"} if clf.labels == ["负面", "正面"] else {}
+            row[f"{split}_acc"] = 100 * served.evaluate([e.text for e in examples],
+                                                        [names.get(e.label, e.label) for e in examples])["accuracy"]
         rows.append(row)
     for row in rows:
         for split in splits:

@@ -157,5 +157,6 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(data, dict) and "summary" in data:
             print(arm, json.dumps(data["summary"]))
     write_result(NAME, {"transe": transe, "linker": linker, "fusion_speed": {
-        "batch_size": args.batch_size, "seq_len": args.seq_len, "k": args.k, "rows": fusion}, "medical_ner": ner})
+        "batch_size": args.batch_size, "seq_len": args.seq_len, "k": args.k, "rows": fusion}, "medical_ner": ner,
+        "quick": bool(args.quick)})
     return 0

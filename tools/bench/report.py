@@ -40,13 +40,12 @@ def run(args: argparse.Namespace | None = None) -> int:
         name = getattr(module, "NAME", module.__name__.rsplit(".", 1)[-1])
         if render is None:
             continue
-        for suffix in ("", "_quick"):
-            path = RESULTS_DIR / f"{name}{suffix}.json"
-            if path.is_file():
-                body = render(json.loads(path.read_text(encoding="utf-8")))
-                if body:
-                    text = update_section(text, name + suffix, body)
-                    written.append(name + suffix)
+        path = RESULTS_DIR / f"{name}.json"  # full runs only: quick runs are CI gates, not README figures
+        if path.is_file():
+            body = render(json.loads(path.read_text(encoding="utf-8")))
+            if body:
+                text = update_section(text, name, body)
+                written.append(name)
     atomic_write_text(BENCHMARKS_MD, text)
     print(f"BENCHMARKS.md sections regenerated: {written}")
     return 0

@@ -105,5 +105,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows, ["variant", "tokens_per_s", "model_gflops", "mfu_vs_numpy_peak",
                               "mfu_vs_paddle_peak", "speedup_vs_baseline"]))
     write_result(NAME, {"matmul_peak": peak, "batch_size": args.batch_size, "seq_len": args.seq_len,
-                        "vocab_size": args.vocab_size, "steps": args.steps, "rows": rows})
+                        "vocab_size": args.vocab_size, "steps": args.steps, "rows": rows,
+                        "quick": bool(args.quick)})
     return 0
