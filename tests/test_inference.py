@@ -198,3 +198,31 @@ def test_exported_decoder_step_generates_the_dygraph_tokens(tokenizer, texts, tm
         decoder.step.run({"input_ids": ids[:, :1], "attention_mask": mask, "prefix_mask": mask,
                           "position_ids": ids[:, :1], "token_type_ids": ids[:, :1],
                           **{f"past_{i}": np.zeros((3, 2, width, 16), dtype="int64") for i in range(4)}})
+
+
+def test_ner_and_qa_pipelines_run_on_paddle_inference(tmp_path):
+    """Exported NER / QA pipelines give the dygraph answers (same spans, scores within 1e-4)."""
+    from roots_zh.hub import load_registry
+    from roots_zh.pipelines.question_answering import QuestionAnswerer
+    from roots_zh.pipelines.token_classification import TokenClassifier
+
+    if "roots-base" not in load_registry():
+        pytest.skip("roots-base not shipped")
+    texts = ["李白出生于碎叶城，后来去了长安。", "北京大学位于海淀区"]
+    ner = TokenClassifier.from_pretrained("roots-base", labels=["name", "address"], max_length=16, stride=4)
+    ner_dir = ner.export(tmp_path / "ner")
+    fast = TokenClassifier.from_pretrained(ner_dir, backend="inference", max_length=16, stride=4)
+    slow_probs, _ = ner.predict_tag_probs(texts)
+    fast_probs, _ = fast.predict_tag_probs(texts)
+    for a, b in zip(slow_probs, fast_probs):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    with pytest.raises(ValueError, match="dygraph"):
+        fast.fit(texts, [[], []])
+
+    qa = QuestionAnswerer.from_pretrained("roots-base", max_length=32, doc_stride=8, max_query_length=8)
+    qa_dir = qa.export(tmp_path / "qa")
+    fast_qa = QuestionAnswerer.from_pretrained(qa_dir, backend="inference", max_length=32, doc_stride=8,
+                                               max_query_length=8)
+    question, context = "李白出生在哪里？", "李白出生于碎叶城，后来去了长安，写下了很多诗。" * 3
+    a, b = qa.predict(question, context), fast_qa.predict(question, context)
+    assert (a["start"], a["end"]) == (b["start"], b["end"]) and abs(a["score"] - b["score"]) < 1e-4

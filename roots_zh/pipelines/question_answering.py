@@ -38,9 +38,16 @@ class QuestionAnswerer:
     """
 
     def __init__(self, model, tokenizer, max_length: int = 384, doc_stride: int = 128,
-                 max_query_length: int = 64, max_answer_length: int = 64, n_best: int = 20) -> None:
+                 max_query_length: int = 64, max_answer_length: int = 64, n_best: int = 20,
+                 backend=None, config=None) -> None:
+        from .backend_support import dygraph_backend
+
+        if model is None and (backend is None or config is None):
+            raise ValueError("pass a `model`, or a `backend` together with its `config`")
         self.model, self.tokenizer = model, tokenizer
-        self.max_length = min(check_positive_int(max_length, "max_length"), model.config.max_position_embeddings)
+        self.config = config if config is not None else model.config
+        self.backend = backend if backend is not None else dygraph_backend(model, ("start_logits", "end_logits"))
+        self.max_length = min(check_positive_int(max_length, "max_length"), self.config.max_position_embeddings)
         self.max_query_length = check_positive_int(max_query_length, "max_query_length")
         if self.max_length < self.max_query_length + 3 + 8:
             raise ValueError(f"`max_length`={self.max_length} leaves < 8 context tokens after "
@@ -52,13 +59,23 @@ class QuestionAnswerer:
         self.n_best = check_positive_int(n_best, "n_best")
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", **kwargs: Any) -> "QuestionAnswerer":
-        """A registered name or directory; ``kwargs`` are the constructor's (max_length, doc_stride, …)."""
+    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", backend: str = "dygraph",
+                        **kwargs: Any) -> "QuestionAnswerer":
+        """A registered name or directory; ``kwargs`` are the constructor's (max_length, doc_stride, …)
+        and, with ``backend="inference"`` (an exported directory), ``Predictor`` options."""
+        from .backend_support import open_backend
+
         from ..hub import resolve_model_dir
         from ..modeling import RootsForQuestionAnswering
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
+        own = {k: kwargs.pop(k) for k in ("max_length", "doc_stride", "max_query_length", "max_answer_length",
+                                          "n_best") if k in kwargs}
+        predictor, config = open_backend(directory, backend, kwargs)
+        if predictor is not None:
+            return cls(None, AutoTokenizer.from_pretrained(directory), **own, backend=predictor, config=config)
+        kwargs = own
         pipeline = cls(RootsForQuestionAnswering.from_pretrained(directory),
                        AutoTokenizer.from_pretrained(directory), **kwargs)
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
@@ -143,6 +160,9 @@ class QuestionAnswerer:
         pad = {"input_ids": self.tokenizer.pad_token_id}
         from .adapter_support import enable_adapter
 
+        from .backend_support import require_model
+
+        require_model(self, "fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         return Trainer(self.model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
 
@@ -167,8 +187,6 @@ class QuestionAnswerer:
         """A dict for a str pair, a list for lists: ``{"question", "answer", "start", "end", "score"}``.
         The best ``start <= end`` pair over all windows (by start+end logit), at most
         ``max_answer_length`` chars; ``score`` is that pair's start×end probability in its window."""
-        import paddle
-
         from ..training.trainer import pad_batch
 
         qs, cs, single = self._pairs(questions, contexts)
@@ -179,16 +197,12 @@ class QuestionAnswerer:
 
         def run(idx: List[int]) -> None:
             batch = pad_batch([{k: feats[i][k] for k in fields} for i in idx], {"input_ids": self.tokenizer.pad_token_id})
-            out = self.model(**{k: paddle.to_tensor(v) for k, v in batch.items()})
-            starts, ends = out.start_logits.astype("float32").numpy(), out.end_logits.astype("float32").numpy()
+            starts, ends = (x.astype(np.float32) for x in self.backend.run(batch))
             for row, i in enumerate(idx):
                 n = len(feats[i]["input_ids"])
                 self._best_in_window(feats[i], starts[row, :n], ends[row, :n], encs, cs, best)
 
-        from ..modeling.runtime import eval_no_grad
-
-        with eval_no_grad(self.model):
-            run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
+        run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
         results = [{"question": q, **{k: v for k, v in b.items() if k != "_logit"}} for q, b in zip(qs, best)]
         return results[0] if single else results
 
@@ -217,5 +231,15 @@ class QuestionAnswerer:
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
         """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
         from .adapter_support import save_model
+        from .backend_support import require_model
 
+        require_model(self, "save_pretrained")
         return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
+
+    def export(self, directory: Union[str, os.PathLike]) -> Path:
+        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        from ..inference import export_model
+        from .backend_support import require_model
+
+        require_model(self, "export")
+        return export_model(self.model, directory, self.tokenizer)

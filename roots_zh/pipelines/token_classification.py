@@ -83,17 +83,25 @@ class TokenClassifier:
     ``end`` is exclusive: ``text[start:end] == entity["text"]``.
     """
 
-    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32) -> None:
+    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, backend=None, config=None) -> None:
+        """``backend``: an object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``, then
+        pass its ``config``); ``None`` runs ``model`` in dygraph."""
+        from .backend_support import dygraph_backend
+
+        if model is None and (backend is None or config is None):
+            raise ValueError("pass a `model`, or a `backend` together with its `config`")
         self.model, self.tokenizer = model, tokenizer
-        self.max_length = min(check_positive_int(max_length, "max_length"), model.config.max_position_embeddings)
+        self.config = config if config is not None else model.config
+        self.backend = backend if backend is not None else dygraph_backend(model, ("logits",))
+        self.max_length = min(check_positive_int(max_length, "max_length"), self.config.max_position_embeddings)
         if self.max_length < 3:
             raise ValueError(f"`max_length` must be >= 3 (two special tokens + text), got {max_length}")
         if isinstance(stride, bool) or not isinstance(stride, int) or stride < 0:
             raise ValueError(f"`stride` must be an int >= 0, got {stride!r}")
         self.stride = stride
-        if not model.config.id2label:
+        if not self.config.id2label:
             raise ValueError("the model has no tag names (config.id2label); pass `labels=`")
-        self.tags = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.tags = [self.config.id2label[i] for i in range(self.config.num_labels)]
         self.scheme = "BMES" if any(t[:2] in ("M-", "E-", "S-") for t in self.tags) else "BIO"
         self.types = list(dict.fromkeys(t[2:] for t in self.tags if t != "O"))
         if self.tags != tag_names(self.types, self.scheme):
@@ -103,8 +111,12 @@ class TokenClassifier:
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
                         labels: Optional[Sequence[str]] = None, scheme: str = "BIO",
-                        max_length: int = 128, stride: int = 32) -> "TokenClassifier":
-        """A registered name or directory; ``labels`` (entity types) start a new head with ``scheme`` tags."""
+                        max_length: int = 128, stride: int = 32, backend: str = "dygraph",
+                        **inference_options: Any) -> "TokenClassifier":
+        """A registered name or directory; ``labels`` (entity types) start a new head with ``scheme`` tags.
+        ``backend="inference"`` runs an exported directory (``export()``) with Paddle Inference."""
+        from .backend_support import open_backend
+
         from ..hub import resolve_model_dir
         from ..modeling import RootsForTokenClassification
         from ..tokenization.auto import AutoTokenizer
@@ -112,6 +124,11 @@ class TokenClassifier:
         check_choice(scheme, "scheme", SCHEMES)
         directory = resolve_model_dir(name_or_dir)
         tokenizer = AutoTokenizer.from_pretrained(directory)
+        predictor, config = open_backend(directory, backend, inference_options)
+        if predictor is not None:
+            if labels is not None:
+                raise ValueError("`labels` start a new (untrained) head; fine-tune in dygraph, export(), then load")
+            return cls(None, tokenizer, max_length, stride, backend=predictor, config=config)
         overrides: Dict[str, Any] = {}
         if labels is not None:
             if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
@@ -212,6 +229,9 @@ class TokenClassifier:
         pad = {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE_INDEX}
         from .adapter_support import enable_adapter
 
+        from .backend_support import require_model
+
+        require_model(self, "fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         return Trainer(self.model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
 
@@ -228,9 +248,6 @@ class TokenClassifier:
                           ) -> Tuple[List[np.ndarray], List[dict]]:
         """Per text: ``[n_tokens, n_tags]`` probabilities (each token from its max-context window)
         and the encoding (``ids``, ``offsets``, ``windows``)."""
-        import paddle
-        import paddle.nn.functional as F
-
         from ..training.trainer import pad_batch
 
         texts, _ = check_texts(texts, "texts")
@@ -242,15 +259,13 @@ class TokenClassifier:
         def run(idx: List[int]) -> None:
             batch = pad_batch([{k: feats[i][k] for k in ("input_ids", "token_type_ids", "attention_mask")}
                                for i in idx], pad)
-            logits = self.model(**{k: paddle.to_tensor(v) for k, v in batch.items()}).logits
-            probs = F.softmax(logits.astype("float32"), axis=-1).numpy()
+            logits = self.backend.run(batch)[0].astype(np.float32)
+            probs = np.exp(logits - logits.max(-1, keepdims=True))
+            probs /= probs.sum(-1, keepdims=True)
             for row, i in enumerate(idx):
                 window_probs[i] = probs[row, 1:len(feats[i]["input_ids"]) - 1]
 
-        from ..modeling.runtime import eval_no_grad
-
-        with eval_no_grad(self.model):
-            run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
+        run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
         out: List[np.ndarray] = []
         first = 0
         for enc in encs:
@@ -287,5 +302,15 @@ class TokenClassifier:
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
         """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
         from .adapter_support import save_model
+        from .backend_support import require_model
 
+        require_model(self, "save_pretrained")
         return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
+
+    def export(self, directory: Union[str, os.PathLike]) -> Path:
+        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        from ..inference import export_model
+        from .backend_support import require_model
+
+        require_model(self, "export")
+        return export_model(self.model, directory, self.tokenizer)
