@@ -143,3 +143,11 @@ def test_text_classifier_ships_a_small_adapter_over_roots_base(tmp_path):
     np.testing.assert_allclose(again.predict_proba(texts[:4]), expected, atol=2e-3)  # fp16 adapter
     with pytest.raises(ValueError, match="adapter"):
         TextClassifier.from_pretrained("roots-base", labels=["a", "b"]).fit(["x", "y"], ["a", "b"], adapter="qlora")
+
+
+def test_adapter_model_takes_a_new_label_set(base_dir, tmp_path):
+    model = RootsForSequenceClassification.from_pretrained(base_dir)
+    apply_lora(model, LoraConfig(rank=4, embedding_rank=4))
+    out = save_adapter(model, tmp_path / "a", base_model=str(base_dir))
+    three = RootsForSequenceClassification.from_pretrained(out, num_labels=3, id2label={0: "a", 1: "b", 2: "c"})
+    assert three.classifier.weight.shape[-1] == 3

@@ -76,8 +76,13 @@ def main(argv=None) -> int:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for path in model_dir.iterdir():
-        if path.is_file() and path.name not in SKIP:
-            shutil.copy(path, target / path.name)
+        if path.is_file() and path.name not in SKIP | {"checksums.json"}:
+            if path.suffix == ".safetensors":  # ship weights in fp16 (half the size; accuracy re-measured)
+                from roots_zh.modeling.checkpoint import load_weights, save_weights
+
+                save_weights(load_weights(path), target / path.name, dtype="float16")
+            else:
+                shutil.copy(path, target / path.name)
     adapter = None
     if (target / "adapter_config.json").is_file():
         adapter = json.loads((target / "adapter_config.json").read_text(encoding="utf-8"))

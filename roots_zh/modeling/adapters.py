@@ -23,6 +23,7 @@ from ..utils.files import atomic_write_text
 from . import checkpoint
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
+HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")  # as in model.py: heads may be re-initialised
 ADAPTER_WEIGHTS_NAME = "adapter.safetensors"
 LORA_TARGETS = ("qkv", "out", "fc1", "fc2")
 # parameters trained in full next to the LoRA matrices: task heads, pooler and every LayerNorm
@@ -265,6 +266,9 @@ def load_adapter_into(model: nn.Layer, directory: Path) -> None:
                 key = name.replace(".base.", ".")
                 if key not in own:
                     raise ValueError(f"adapter {directory}: tensor {name} has no place in {type(model).__name__}")
+                if tuple(own[key].shape) != tuple(value.shape) and key.startswith(HEAD_PREFIXES):
+                    used.add(name)  # a new label set: the head keeps its fresh init (as for full checkpoints)
+                    continue
                 if tuple(own[key].shape) != tuple(value.shape):
                     raise ValueError(f"adapter {directory}: {name} has shape {value.shape}, "
                                      f"the model {tuple(own[key].shape)}")

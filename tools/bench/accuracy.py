@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--tasks", nargs="*", help="only these task folders")
     p.add_argument("--data-dir")
     p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--skip-baselines", nargs="*", default=[], help="baselines to leave out (e.g. random_init)")
     p.set_defaults(func=run)
 
 
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                "anchors": spec.get("anchors", {}), "baselines": {}}
         if not args.no_baselines:
             for name in spec.get("baselines", []):
-                if args.quick and name in FULL_ONLY_BASELINES:
+                if (args.quick and name in FULL_ONLY_BASELINES) or name in args.skip_baselines:
                     continue
                 row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
         if value < floor:

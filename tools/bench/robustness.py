@@ -62,7 +62,7 @@ if task == "classify":
     call = lambda text: pipe.predict(text)["label"]
 elif task == "ner":
     from roots_zh.pipelines.token_classification import TokenClassifier
-    pipe = TokenClassifier.from_pretrained(model, labels=["PER", "LOC", "ORG"])
+    pipe = TokenClassifier.from_pretrained(model, labels=["PER", "LOC", "ORG"] if model == "roots-base" else None)
     pipe.tokenizer.normalizer = normalize
     call = lambda text: len(pipe.predict(text)["entities"])
 else:
