@@ -236,3 +236,36 @@ def run(args: argparse.Namespace) -> int:
                                "accuracy": accuracy, "finetuned": str(args.finetuned), "generation": generation})
     print(f"wrote {path}")
     return 0
+
+
+def markdown(result: dict) -> str:
+    """The inference table for BENCHMARKS.md."""
+    env = result.get("environment", {})
+    lines = [f"## Inference — `python tools/benchmark.py infer` ({env.get('time', '')[:10]}, "
+             f"{result.get('threads')} threads, batch {result.get('batch_size')} × {result.get('seq_len')} tokens, "
+             f"load avg {env.get('load_avg_1m', 0):.1f})", "",
+             "| backend | batch ms | sequences/s | vs dygraph | batch-1 p50 / p99 ms |", "|---|---:|---:|---:|---:|"]
+    for r in result.get("speed", []):
+        lines.append(f"| {r['backend']} | {r['batch_ms']:.0f} | {r['seq_per_s']:.1f} | {r['speedup_vs_dygraph']:.2f}× | "
+                     f"{r['b1_p50_ms']:.1f} / {r['b1_p99_ms']:.1f} |")
+    ratios = result.get("ratios", {})
+    targets = ratios.get("targets", {})
+    lines += ["", "Ratios (target): " + ", ".join(f"{k} **{v:.2f}** (≥ {targets.get(k)})"
+                                                  for k, v in ratios.items() if k != "targets")]
+    b = result.get("bucketing", {})
+    if b:
+        lines.append(f"\nLength-sorted batches: {b['speedup']:.2f}× texts/s over random order "
+                     f"(padded tokens {b['unsorted_padded_tokens']:,} → {b['length_sorted_padded_tokens']:,}; "
+                     f"real {b['real_tokens']:,}).")
+    acc = result.get("accuracy", [])
+    if acc:
+        lines += ["", f"Accuracy of `{result.get('finetuned')}` per backend (ChnSentiCorp):", "",
+                  "| variant | dev | test | Δ test |", "|---|---:|---:|---:|"]
+        lines += [f"| {a['variant']} | {a['dev_acc']:.2f} | {a['test_acc']:.2f} | {a['test_delta']:+.2f} |" for a in acc]
+    g = result.get("generation", {})
+    if g:
+        lines.append(f"\nGeneration (prefix LM, {g['source_tokens']} source + {g['new_tokens']} new tokens, batch 1): "
+                     f"kv-cache {g['dygraph_kv_cache_tokens_per_s']:.1f} tokens/s vs re-encoding "
+                     f"{g['dygraph_recompute_tokens_per_s']:.1f} = **{g['kv_cache_speedup_dygraph']:.2f}×**; "
+                     f"exported cached step {g['static_kv_cache_tokens_per_s']:.1f} tokens/s; identical tokens.")
+    return "\n".join(lines)

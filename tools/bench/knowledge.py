@@ -160,3 +160,35 @@ def run(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size, "seq_len": args.seq_len, "k": args.k, "rows": fusion}, "medical_ner": ner,
         "quick": bool(args.quick)})
     return 0
+
+
+def markdown(result: dict) -> str:
+    """The knowledge section for BENCHMARKS.md."""
+    env = result.get("environment", {})
+    lines = [f"## Knowledge — `python tools/benchmark.py knowledge` ({env.get('time', '')[:10]})", "",
+             "| TransE graph | entities / relations / triples | MRR | Hits@1 | Hits@10 | test triples ranked (filtered) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for t in result.get("transe", []):
+        lines.append(f"| {t['graph']} | {t['entities']:,} / {t['relations']:,} / {t['triples']:,} | {t['mrr']:.3f} | "
+                     f"{t['hits@1']:.3f} | {t['hits@10']:.3f} | {t['evaluated_test_triples']:,} |")
+    linker = result.get("linker", {})
+    if linker.get("backends"):
+        lines += ["", f"Entity linker on CN-DBpedia EL (mention detection; {linker.get('dictionary_note', '')}):", "",
+                  "| backend | names | P | R | F1 | chars/s |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {b['backend']} | {b['names']:,} | {b['precision']:.3f} | {b['recall']:.3f} | {b['f1']:.3f} | "
+                  f"{b['chars_per_s_long_text']:,.0f} |" for b in linker["backends"]]
+    fusion = result.get("fusion_speed", {})
+    if fusion.get("rows"):
+        lines += ["", f"Fusion layer cost (batch {fusion['batch_size']} × {fusion['seq_len']}, K={fusion['k']}): "
+                  + "; ".join(json.dumps(r, ensure_ascii=False) for r in fusion["rows"])]
+    ner = result.get("medical_ner") or {}
+    if ner:
+        lines += ["", "Medical NER (K-BERT set, 3 seeds each, same recipe; `tasks/medical_ner/README.md`):", "",
+                  "| arm | dev F1 mean ± std | test F1 mean ± std |", "|---|---:|---:|"]
+        for arm, data in ner.items():
+            summary = data.get("summary", {}) if isinstance(data, dict) else {}
+            pick = lambda split, stat: next((v for k, v in summary.items()  # noqa: E731
+                                             if k.endswith(f"{split}_f1_{stat}")), float("nan"))
+            lines.append(f"| {arm} | {100 * pick('dev', 'mean'):.2f} ± {100 * pick('dev', 'std'):.2f} | "
+                         f"{100 * pick('test', 'mean'):.2f} ± {100 * pick('test', 'std'):.2f} |")
+    return "\n".join(lines)

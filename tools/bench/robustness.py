@@ -95,9 +95,9 @@ def _long_document(texts: List[str], n_chars: int) -> str:
 
 
 _PIPELINES = {
-    "classify": "TextClassifier (fine-tuned; truncation to max_length)",
-    "ner": "TokenClassifier (roots-base, untrained head; sliding windows)",
-    "qa": "QuestionAnswerer (roots-base, untrained head; sliding windows)",
+    "classify": "TextClassifier (truncation to max_length)",
+    "ner": "TokenClassifier (sliding windows)",
+    "qa": "QuestionAnswerer (sliding windows)",
 }
 
 
@@ -109,7 +109,7 @@ def _doc_run(task: str, model: str, doc_path: Path, normalize: str) -> Dict[str,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"long-document run ({task}) failed:\n{proc.stderr[-2000:]}")
-    return {"pipeline": _PIPELINES[task], "normalize": normalize,
+    return {"pipeline": _PIPELINES[task], "model": model, "normalize": normalize,
             **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
@@ -203,3 +203,21 @@ def run(args: argparse.Namespace) -> int:
     name = NAME + ("_quick" if args.quick else "")
     print("wrote", write_result(name, payload))
     return 0
+
+
+def markdown(result: dict) -> str:
+    """The robustness section for BENCHMARKS.md."""
+    env = result.get("environment", {})
+    lines = [f"## Messy text — `python tools/benchmark.py robustness` ({env.get('time', '')[:10]}; model "
+             f"{result.get('model_dir')}, ChnSentiCorp test converted to traditional script with OpenCC s2t)", "",
+             "| script | normalize | accuracy |", "|---|---|---:|"]
+    lines += [f"| {r['script']} | {r['normalize']} | {r['accuracy']:.2f} |" for r in result.get("accuracy", [])]
+    lines.append(f"\nGap simplified − traditional with `normalize=\"t2s\"`: **{result.get('gap_simplified_minus_traditional_t2s')}** "
+                 "points (target ≤ 2).")
+    docs = result.get("long_document", [])
+    if docs:
+        lines += ["", "| 100,000-character document | model | normalize | seconds | peak RSS MB (+ over loaded) |",
+                  "|---|---|---|---:|---:|"]
+        lines += [f"| {d['pipeline']} | {d.get('model', '')} | {d['normalize']} | {d['seconds']} | "
+                  f"{d['peak_rss_mb']} (+{d['peak_increase_mb']}) |" for d in docs]
+    return "\n".join(lines)
