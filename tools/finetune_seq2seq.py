@@ -89,5 +89,8 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, ov
             "examples": pipe.predict([p.source for p in pairs[:3]], **generation)}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "result.json", json.dumps(result, ensure_ascii=False, indent=2))
+    import dataclasses
+
+    pipe.generation = dataclasses.replace(pipe.generation, **generation)  # ship the decoding that was measured
     pipe.save_pretrained(out / "final")
     return result
