@@ -119,13 +119,14 @@ class Taskflow:
         from .utils.files import sha256_file
 
         directory = resolve_model_dir(model)
-        if (directory / "inference.json").is_file():  # already an export
+        exported = lambda d: (d / "inference.json").is_file() or (d / "decoder.json").is_file()  # noqa: E731
+        if exported(directory):  # already an export
             return str(directory)
         sums = read_checksums(directory) or {p.name: sha256_file(p) for p in sorted(directory.iterdir())
                                              if p.is_file()}
         digest = sha256_text(json.dumps(sums, sort_keys=True))[:12]
         target = roots_home() / "inference" / f"{directory.name}-{digest}"
-        if not (target / "inference.json").is_file():
+        if not exported(target):
             cls.from_pretrained(directory).export(target)
         return str(target)
 

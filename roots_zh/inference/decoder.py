@@ -20,6 +20,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from ..utils.numeric import log_softmax
 from ..utils.validation import check_positive_int
 from .export import MANIFEST_NAME, MODEL_PREFIX, _move_into
 from .predictor import Predictor
@@ -148,3 +149,50 @@ class StaticGreedyDecoder:
             out = self.step.run(feeds)
             logits, cache, next_pos = out[0], out[1:], next_pos + 1
         return np.stack(generated, axis=1)
+
+
+class StaticPrefixLMDecoder:
+    """The decoder interface of ``pipelines.generation`` (``start``/``step``/``reorder``) on the exported
+    prefill + cached step programs, so greedy *and* beam search (no-repeat-n-gram, length penalty…) run
+    on Paddle Inference. Sources are left-padded; the cache lives in numpy between steps."""
+
+    def __init__(self, directory: Union[str, os.PathLike], pad_token_id: int, threads: int = 2,
+                 target_type_id: int = 1) -> None:
+        directory = Path(directory)
+        if not (directory / DECODER_MANIFEST).is_file():
+            raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
+                                    f"use roots_zh.inference.export_decoder")
+        self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
+        self.prefill = Predictor(directory / "prefill", threads=threads)
+        self.step_program = Predictor(directory / "step", threads=threads)
+        self.pad_token_id, self.target_type_id = pad_token_id, target_type_id
+
+    def start(self, sources, repeat: int = 1) -> np.ndarray:
+        width = max(len(s) for s in sources)
+        ids = np.full((len(sources), width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, s in enumerate(sources):
+            ids[i, width - len(s):] = s
+            mask[i, width - len(s):] = 1
+        ids, mask = np.repeat(ids, repeat, axis=0), np.repeat(mask, repeat, axis=0)
+        positions = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
+        out = self.prefill.run({"input_ids": ids, "attention_mask": mask, "prefix_mask": mask,
+                                "position_ids": positions, "token_type_ids": np.zeros_like(ids)})
+        self.mask, self.prefix, self.next_pos, self.cache = mask, mask, positions[:, -1:] + 1, list(out[1:])
+        return log_softmax(out[0])
+
+    def step(self, tokens) -> np.ndarray:
+        step_ids = np.asarray(tokens, dtype=np.int64).reshape(-1, 1)
+        self.mask = np.concatenate([self.mask, np.ones_like(step_ids)], axis=1)
+        self.prefix = np.concatenate([self.prefix, np.zeros_like(step_ids)], axis=1)
+        feeds = {"input_ids": step_ids, "attention_mask": self.mask, "prefix_mask": self.prefix,
+                 "position_ids": self.next_pos, "token_type_ids": np.full_like(step_ids, self.target_type_id)}
+        feeds.update({f"past_{i}": c for i, c in enumerate(self.cache)})
+        out = self.step_program.run(feeds)
+        self.cache, self.next_pos = list(out[1:]), self.next_pos + 1
+        return log_softmax(out[0])
+
+    def reorder(self, rows) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        self.mask, self.prefix, self.next_pos = self.mask[rows], self.prefix[rows], self.next_pos[rows]
+        self.cache = [c[rows] for c in self.cache]

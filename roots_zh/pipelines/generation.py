@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from ..utils.numeric import log_softmax  # noqa: F401  (re-exported)
 
 NEG_INF = -1e9
 
@@ -43,12 +44,6 @@ class GenerationConfig:
 
     def to_dict(self) -> Dict[str, object]:
         return asdict(self)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax in numpy (Paddle 3.3's CPU log_softmax takes ~0.1 s per 16k-vocab row)."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 # ------------------------------------------------------------------------------------ model side
@@ -214,8 +209,10 @@ def beam_search(decoder, sources: Sequence[Sequence[int]], eos_token_id: int,
 
 
 def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_token_id: int,
-             config: Optional[GenerationConfig] = None, use_cache: bool = True) -> List[List[int]]:
-    """Decode target token ids (eos stripped) for source id lists with a ``RootsForPrefixLM``."""
+             config: Optional[GenerationConfig] = None, use_cache: bool = True, decoder=None) -> List[List[int]]:
+    """Decode target token ids (eos stripped) for source id lists with a ``RootsForPrefixLM``, or with
+    ``decoder`` (e.g. ``roots_zh.inference.StaticPrefixLMDecoder``: exported programs; ``model`` may be
+    its config then). Greedy and beam search, with every option, run the same on both."""
     config = (config or GenerationConfig()).validate()
     if not sources:
         return []
@@ -223,13 +220,15 @@ def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_tok
         if len(s) == 0:
             raise ValueError(f"`sources[{i}]` is empty; it needs at least one token")
     longest = max(len(s) for s in sources)
-    limit = model.config.max_position_embeddings
+    limit = getattr(model, "config", model).max_position_embeddings
     if longest + config.max_new_tokens > limit:
         raise ValueError(f"source length {longest} + `max_new_tokens`={config.max_new_tokens} exceeds "
                          f"max_position_embeddings={limit}; truncate the source")
+    search = greedy_search if config.num_beams == 1 else beam_search
+    if decoder is not None:
+        return search(decoder, sources, eos_token_id, config)
     decoder = PrefixLMDecoder(model, pad_token_id, use_cache=use_cache)
     from ..modeling.runtime import eval_no_grad
 
     with eval_no_grad(model):
-        search = greedy_search if config.num_beams == 1 else beam_search
         return search(decoder, sources, eos_token_id, config)

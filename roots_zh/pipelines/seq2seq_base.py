@@ -62,12 +62,19 @@ class Seq2SeqPipeline:
 
     def __init__(self, model, tokenizer, max_source_length: int = 256, max_target_length: int = 64,
                  generation: Optional[GenerationConfig] = None) -> None:
-        self.model, self.tokenizer = model, tokenizer
+        """``model``: a ``RootsForPrefixLM``, or only its ``RootsConfig`` when decoding runs on an exported
+        decoder (``from_pretrained(..., backend="inference")`` sets ``static_decoder``)."""
+        from ..modeling import RootsConfig
+
+        self.config = model if isinstance(model, RootsConfig) else model.config
+        self.model = None if isinstance(model, RootsConfig) else model
+        self.static_decoder = None
+        self.tokenizer = tokenizer
         self.max_source_length = check_positive_int(max_source_length, "max_source_length")
         self.max_target_length = check_positive_int(max_target_length, "max_target_length")
         if self.max_source_length < 3:
             raise ValueError(f"`max_source_length` must be >= 3 ([CLS] text [SEP]), got {max_source_length}")
-        limit = model.config.max_position_embeddings
+        limit = self.config.max_position_embeddings
         if self.max_source_length + self.max_target_length > limit:
             raise ValueError(f"`max_source_length` + `max_target_length` = "
                              f"{self.max_source_length + self.max_target_length} exceeds the model's "
@@ -80,9 +87,14 @@ class Seq2SeqPipeline:
         return {}
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", **kwargs: Any):
+    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", backend: str = "dygraph",
+                        threads: int = 2, **kwargs: Any):
         """A registered name or directory; settings saved by :meth:`save_pretrained` are reused
-        unless given in ``kwargs`` (``max_source_length``, ``max_target_length``, ``generation``…)."""
+        unless given in ``kwargs`` (``max_source_length``, ``max_target_length``, ``generation``…).
+        ``backend="inference"``: a directory written by :meth:`export` (prefill + cached step programs)."""
+        from ..utils.validation import check_choice
+
+        check_choice(backend, "backend", ("dygraph", "inference"))
         from ..hub import resolve_model_dir
         from ..modeling import RootsForPrefixLM
         from ..tokenization.auto import AutoTokenizer
@@ -98,6 +110,13 @@ class Seq2SeqPipeline:
         if isinstance(settings.get("generation"), dict):
             settings["generation"] = GenerationConfig(**settings["generation"])
         tokenizer = AutoTokenizer.from_pretrained(directory)
+        if backend == "inference":
+            from ..inference.decoder import StaticPrefixLMDecoder
+            from ..modeling import RootsConfig
+
+            pipeline = cls(RootsConfig.from_pretrained(directory), tokenizer, **settings)
+            pipeline.static_decoder = StaticPrefixLMDecoder(directory, tokenizer.pad_token_id, threads=threads)
+            return pipeline
         model = RootsForPrefixLM.from_pretrained(directory)
         pipeline = cls(model, tokenizer, **settings)
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
@@ -106,9 +125,24 @@ class Seq2SeqPipeline:
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
         """Model, tokenizer and ``seq2seq_config.json`` (lengths, decoding settings, task options)."""
         from .adapter_support import save_model
+        from .backend_support import require_model
 
+        require_model(self, "save_pretrained")
         directory = Path(directory)
         save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
+        return self._write_pipeline_config(directory)
+
+    def export(self, directory: Union[str, os.PathLike]) -> Path:
+        """Exported prefill + cached decoder step (Paddle Inference) + tokenizer + pipeline settings;
+        load with ``from_pretrained(directory, backend="inference")``."""
+        from ..inference.decoder import export_decoder
+        from .backend_support import require_model
+
+        require_model(self, "export")
+        directory = export_decoder(self.model, directory, self.tokenizer)
+        return self._write_pipeline_config(Path(directory))
+
+    def _write_pipeline_config(self, directory: Path) -> Path:
         config = {"pipeline": type(self).__name__, "max_source_length": self.max_source_length,
                   "max_target_length": self.max_target_length, "generation": self.generation.to_dict(),
                   **self._extra_config()}
@@ -170,6 +204,9 @@ class Seq2SeqPipeline:
         pad = {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE_INDEX}
         from .adapter_support import enable_adapter
 
+        from .backend_support import require_model
+
+        require_model(self, "fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         trainer = Trainer(TargetOnlyLoss(self.model), TrainingArgs(**training_args), features, evaluate_fn, pad)
         summary = trainer.train()
@@ -182,6 +219,9 @@ class Seq2SeqPipeline:
 
         sources, targets = self._check_pairs(sources, targets)
         features = self.encode_pairs(sources, targets)
+        from .backend_support import require_model
+
+        require_model(self, "loss")
         view = TargetOnlyLoss(self.model)
         from ..modeling.runtime import eval_no_grad
 
@@ -219,7 +259,7 @@ class Seq2SeqPipeline:
         """Outputs and truncation flags for a list of str (batches sorted by length)."""
         check_positive_int(batch_size, "batch_size")
         config = self._generation_config(generation)
-        limit = self.model.config.max_position_embeddings - self.max_source_length
+        limit = self.config.max_position_embeddings - self.max_source_length
         if config.max_new_tokens > limit:
             raise ValueError(f"`max_new_tokens`={config.max_new_tokens} exceeds {limit} "
                              f"(max_position_embeddings - max_source_length)")
@@ -228,8 +268,8 @@ class Seq2SeqPipeline:
         order = np.argsort([len(s) for s in ids], kind="stable")
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            tokens = generate(self.model, [ids[i] for i in idx], self.eos_token_id,
-                              self.tokenizer.pad_token_id, config)
+            tokens = generate(self.model if self.model is not None else self.config, [ids[i] for i in idx],
+                              self.eos_token_id, self.tokenizer.pad_token_id, config, decoder=self.static_decoder)
             for i, row in zip(idx, tokens):
                 outputs[i] = self.tokenizer.decode(row, skip_special_tokens=True).strip()
         return outputs, flags

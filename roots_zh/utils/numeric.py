@@ -1,0 +1,11 @@
+"""Small numpy helpers shared across layers."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float32 numpy (Paddle's CPU log_softmax over a 16k vocabulary was slow)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
