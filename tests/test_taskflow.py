@@ -87,3 +87,12 @@ def test_inference_backend_exports_once_and_matches_dygraph(tmp_path, monkeypatc
     assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
     with pytest.raises(ValueError, match="backend"):
         Taskflow("word_segmentation", backend="inference")
+
+
+@pytest.mark.skipif("roots-base" not in load_registry(), reason="roots-base not shipped")
+def test_fill_mask_on_paddle_inference_matches_dygraph(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
+    text = ["中国的首都是北[MASK]。", "今天天气很[MASK]"]
+    slow, fast = Taskflow("fill_mask", top_k=3)(text), Taskflow("fill_mask", top_k=3, backend="inference")(text)
+    for a, b in zip(slow, fast):
+        assert [[p["token"] for p in ps] for ps in a["predictions"]] == [[p["token"] for p in ps] for ps in b["predictions"]]

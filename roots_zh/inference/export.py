@@ -28,11 +28,13 @@ OUTPUT_FIELDS: Dict[str, Sequence[str]] = {
     "RootsForSequenceClassification": ("logits",),
     "RootsForTokenClassification": ("logits",),
     "RootsForQuestionAnswering": ("start_logits", "end_logits"),
+    "RootsForMaskedLM": ("logits",),
     "RootsModel": ("last_hidden_state", "pooler_output"),
 }
 TASKS = {"RootsForSequenceClassification": "sequence_classification",
          "RootsForTokenClassification": "token_classification",
-         "RootsForQuestionAnswering": "question_answering", "RootsModel": "feature_extraction"}
+         "RootsForQuestionAnswering": "question_answering", "RootsForMaskedLM": "fill_mask",
+         "RootsModel": "feature_extraction"}
 
 
 def read_manifest(directory: Union[str, os.PathLike]) -> Dict[str, Any]:

@@ -15,18 +15,41 @@ class FillMask:
     """>>> FillMask.from_pretrained("roots-base").predict("中国的首都是北[MASK]。")
     {'text': ..., 'predictions': [[{'token': '京', 'score': ...}, ...]]}"""
 
-    def __init__(self, model, tokenizer, top_k: int = 5) -> None:
+    def __init__(self, model, tokenizer, top_k: int = 5, backend=None, config=None) -> None:
+        """``backend``: an object with ``run(feeds) -> [logits]`` (an inference ``Predictor``, with its
+        ``config``); ``None`` runs ``model`` in dygraph."""
+        from .backend_support import dygraph_backend
+
+        if model is None and (backend is None or config is None):
+            raise ValueError("pass a `model`, or a `backend` together with its `config`")
         self.model, self.tokenizer = model, tokenizer
+        self.config = config if config is not None else model.config
+        self.backend = backend if backend is not None else dygraph_backend(model, ("logits",))
         self.top_k = check_positive_int(top_k, "top_k")
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", top_k: int = 5) -> "FillMask":
+    def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", top_k: int = 5,
+                        backend: str = "dygraph", **inference_options) -> "FillMask":
+        """A registered name or directory; ``backend="inference"`` runs a directory written by ``export``."""
         from ..hub import resolve_model_dir
         from ..modeling import RootsForMaskedLM
         from ..tokenization.auto import AutoTokenizer
+        from .backend_support import open_backend
 
         directory = resolve_model_dir(name_or_dir)
-        return cls(RootsForMaskedLM.from_pretrained(directory), AutoTokenizer.from_pretrained(directory), top_k)
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        predictor, config = open_backend(directory, backend, inference_options)
+        if predictor is not None:
+            return cls(None, tokenizer, top_k, backend=predictor, config=config)
+        return cls(RootsForMaskedLM.from_pretrained(directory), tokenizer, top_k)
+
+    def export(self, directory: Union[str, os.PathLike]):
+        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        from ..inference import export_model
+        from .backend_support import require_model
+
+        require_model(self, "export")
+        return export_model(self.model, directory, self.tokenizer)
 
     def _ids(self, text: str) -> List[int]:
         tok = self.tokenizer
@@ -37,19 +60,16 @@ class FillMask:
                 ids += tok.encode(piece, add_special_tokens=False)
             if i < len(pieces) - 1:
                 ids.append(tok.mask_token_id)
-        limit = self.model.config.max_position_embeddings - 1
+        limit = self.config.max_position_embeddings - 1
         return ids[:limit] + [tok.sep_token_id]
 
     def predict(self, texts: Union[str, Sequence[str]], top_k: int | None = None, batch_size: int = 32):
         """A dict for a str, a list for a list; texts without ``[MASK]`` get no predictions."""
-        import paddle
-
         items, single = check_texts(texts, "texts")
         top_k = check_positive_int(top_k, "top_k") if top_k is not None else self.top_k
         check_positive_int(batch_size, "batch_size")
         special = self.tokenizer.all_special_ids
         results = []
-        self.model.eval()
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
             rows = [self._ids(t) for t in chunk]
@@ -58,8 +78,8 @@ class FillMask:
             mask = np.zeros_like(ids)
             for i, r in enumerate(rows):
                 ids[i, :len(r)], mask[i, :len(r)] = r, 1
-            with paddle.no_grad():
-                logits = self.model(paddle.to_tensor(ids), attention_mask=paddle.to_tensor(mask)).logits.numpy()
+            logits = self.backend.run({"input_ids": ids, "token_type_ids": np.zeros_like(ids),
+                                       "attention_mask": mask})[0]
             for text, row_ids, row_logits in zip(chunk, rows, logits):
                 preds = []
                 for pos in (i for i, t in enumerate(row_ids) if t == self.tokenizer.mask_token_id):

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from .common import REPO_ROOT, data_dir, format_table, write_result
+from .common import REPO_ROOT, RESULTS_DIR, data_dir, format_table, write_result
 
 NAME = "accuracy"
 TASKS_DIR = REPO_ROOT / "tasks"
@@ -169,8 +169,13 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(table, cols))
     for line in skipped:
         print("skipped:", line)
-    write_result(NAME + ("_quick" if args.quick else ""), {"quick": args.quick, "rows": rows, "skipped": skipped,
-                                                           "failures": failures})
+    name = NAME + ("_quick" if args.quick else "")
+    previous = RESULTS_DIR / f"{name}.json"
+    if args.tasks and previous.is_file():  # a partial run updates its tasks, keeps the others' rows
+        done = {r["task"] for r in rows}
+        kept = [r for r in json.loads(previous.read_text(encoding="utf-8")).get("rows", []) if r["task"] not in done]
+        rows = sorted(kept + rows, key=lambda r: r["task"])
+    write_result(name, {"quick": args.quick, "rows": rows, "skipped": skipped, "failures": failures})
     if failures:
         print("\nFLOOR CHECK FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
