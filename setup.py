@@ -14,7 +14,7 @@ METRICS = ["sacrebleu", "rouge-score", "scikit-learn", "nltk"]  # BLEU, ROUGE ch
 
 setup(
     name="roots_zh",
-    version="0.1.0",
+    version="0.2.0",
     description="ROOTS: Chinese NLP toolkit on PaddlePaddle (one pretrained model, many tasks)",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

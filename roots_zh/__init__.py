@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .utils.lazy import lazy_attributes
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it
 _LAZY = {
