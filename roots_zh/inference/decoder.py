@@ -101,18 +101,22 @@ def export_decoder(model, directory: Union[str, os.PathLike], tokenizer=None) ->
     return directory
 
 
+def _load_programs(directory: Union[str, os.PathLike], threads: int):
+    """``(decoder.json spec, prefill predictor, step predictor)`` of an ``export_decoder`` directory."""
+    directory = Path(directory)
+    if not (directory / DECODER_MANIFEST).is_file():
+        raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
+                                f"use roots_zh.inference.export_decoder")
+    spec = json.loads((directory / DECODER_MANIFEST).read_text())
+    return spec, Predictor(directory / "prefill", threads=threads), Predictor(directory / "step", threads=threads)
+
+
 class StaticGreedyDecoder:
     """Greedy decoding with the exported prefill/step programs; same tokens as
     ``RootsForPrefixLM.generate`` (left-padded sources, positions from each row's first real token)."""
 
     def __init__(self, directory: Union[str, os.PathLike], threads: int = 2) -> None:
-        directory = Path(directory)
-        if not (directory / DECODER_MANIFEST).is_file():
-            raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
-                                    f"use roots_zh.inference.export_decoder")
-        self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
-        self.prefill = Predictor(directory / "prefill", threads=threads)
-        self.step = Predictor(directory / "step", threads=threads)
+        self.spec, self.prefill, self.step = _load_programs(directory, threads)
 
     def generate(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None,
                  max_new_tokens: int = 32, eos_token_id: Optional[int] = None,
@@ -158,13 +162,7 @@ class StaticPrefixLMDecoder:
 
     def __init__(self, directory: Union[str, os.PathLike], pad_token_id: int, threads: int = 2,
                  target_type_id: int = 1) -> None:
-        directory = Path(directory)
-        if not (directory / DECODER_MANIFEST).is_file():
-            raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
-                                    f"use roots_zh.inference.export_decoder")
-        self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
-        self.prefill = Predictor(directory / "prefill", threads=threads)
-        self.step_program = Predictor(directory / "step", threads=threads)
+        self.spec, self.prefill, self.step_program = _load_programs(directory, threads)
         self.pad_token_id, self.target_type_id = pad_token_id, target_type_id
 
     def start(self, sources, repeat: int = 1) -> np.ndarray:

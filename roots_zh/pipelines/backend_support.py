@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ..utils.validation import check_choice
 
@@ -31,3 +32,22 @@ def open_backend(directory: Union[str, os.PathLike], backend: str, options: Dict
 def require_model(pipeline, action: str) -> None:
     if pipeline.model is None:
         raise ValueError(f"{action}() needs the dygraph model; this pipeline runs an exported inference backend")
+
+
+class SaveExportMixin:
+    """``save_pretrained`` (full checkpoint or adapter) and ``export`` (Paddle Inference) for encoder
+    pipelines that hold ``model``, ``tokenizer`` and, after ``from_pretrained``, ``base_model``."""
+
+    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
+        """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
+        from .adapter_support import save_model
+
+        require_model(self, "save_pretrained")
+        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
+
+    def export(self, directory: Union[str, os.PathLike]) -> Path:
+        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        from ..inference import export_model
+
+        require_model(self, "export")
+        return export_model(self.model, directory, self.tokenizer)

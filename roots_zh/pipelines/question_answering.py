@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..data.metrics import cmrc_em_f1
 from ..utils.validation import check_positive_int, check_texts
+from .backend_support import SaveExportMixin
 from .windowing import encode_with_offsets, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _logsumexp(x: np.ndarray) -> float:
     return m + float(np.log(np.exp(x - m).sum()))
 
 
-class QuestionAnswerer:
+class QuestionAnswerer(SaveExportMixin):
     """Fine-tune and run a ``RootsForQuestionAnswering``.
 
     >>> qa = QuestionAnswerer.from_pretrained("roots-base")
@@ -227,19 +227,3 @@ class QuestionAnswerer:
                     score = float(np.exp(logit - log_zs - log_ze))
                     best[t] = {"answer": contexts[t][a:b], "start": int(a), "end": int(b),
                                "score": round(score, 6), "_logit": logit}
-
-    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
-        from .adapter_support import save_model
-        from .backend_support import require_model
-
-        require_model(self, "save_pretrained")
-        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
-
-    def export(self, directory: Union[str, os.PathLike]) -> Path:
-        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
-        from ..inference import export_model
-        from .backend_support import require_model
-
-        require_model(self, "export")
-        return export_model(self.model, directory, self.tokenizer)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from ..data.metrics import entity_prf
 from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans
 from ..utils.validation import check_choice, check_positive_int, check_texts
+from .backend_support import SaveExportMixin
 from .windowing import encode_with_offsets, max_context_owner, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _as_spans(entities: Any, text: str, field: str, types: Sequence[str]) -> Lis
     return out
 
 
-class TokenClassifier:
+class TokenClassifier(SaveExportMixin):
     """Fine-tune and run a ``RootsForTokenClassification`` for NER.
 
     >>> ner = TokenClassifier.from_pretrained("roots-base", labels=["name", "address"])
@@ -298,19 +298,3 @@ class TokenClassifier:
                 entities.append({"type": kind, "start": cs, "end": ce, "text": text[cs:ce], "score": round(score, 6)})
             results.append({"text": text, "entities": entities})
         return results[0] if single else results
-
-    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
-        from .adapter_support import save_model
-        from .backend_support import require_model
-
-        require_model(self, "save_pretrained")
-        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
-
-    def export(self, directory: Union[str, os.PathLike]) -> Path:
-        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
-        from ..inference import export_model
-        from .backend_support import require_model
-
-        require_model(self, "export")
-        return export_model(self.model, directory, self.tokenizer)
