@@ -195,7 +195,7 @@ def test_exported_decoder_step_generates_the_dygraph_tokens(tokenizer, texts, tm
     with pytest.raises(TypeError, match="RootsForPrefixLM"):
         export_decoder(RootsForSequenceClassification(tiny_config(tokenizer)), tmp_path / "x")
     with pytest.raises(TypeError, match="past_0"):
-        decoder.step.run({"input_ids": ids[:, :1], "attention_mask": mask, "prefix_mask": mask,
+        decoder.step_program.run({"input_ids": ids[:, :1], "attention_mask": mask, "prefix_mask": mask,
                           "position_ids": ids[:, :1], "token_type_ids": ids[:, :1],
                           **{f"past_{i}": np.zeros((3, 2, width, 16), dtype="int64") for i in range(4)}})
 

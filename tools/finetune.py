@@ -49,7 +49,6 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
         return run_seq2seq(task, model, init, out, data_root, overrides, limit)
     recipe = {**load_recipe(task), **(overrides or {})}
     if recipe.get("kind") in ("ner", "qa"):
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         from finetune_spans import run_spans  # tools/finetune_spans.py: NER and extractive QA recipes
 
         return run_spans(task, model, init, out, data_root, recipe, limit)

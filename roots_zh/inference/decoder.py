@@ -111,50 +111,6 @@ def _load_programs(directory: Union[str, os.PathLike], threads: int):
     return spec, Predictor(directory / "prefill", threads=threads), Predictor(directory / "step", threads=threads)
 
 
-class StaticGreedyDecoder:
-    """Greedy decoding with the exported prefill/step programs; same tokens as
-    ``RootsForPrefixLM.generate`` (left-padded sources, positions from each row's first real token)."""
-
-    def __init__(self, directory: Union[str, os.PathLike], threads: int = 2) -> None:
-        self.spec, self.prefill, self.step = _load_programs(directory, threads)
-
-    def generate(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None,
-                 max_new_tokens: int = 32, eos_token_id: Optional[int] = None,
-                 target_type_id: int = 1) -> np.ndarray:
-        """``[B, <=max_new_tokens]`` int64 ids (after ``eos``, rows hold ``eos``)."""
-        check_positive_int(max_new_tokens, "max_new_tokens")
-        if not isinstance(input_ids, np.ndarray) or input_ids.ndim != 2:
-            raise ValueError("`input_ids` must be a [batch, seq_len] numpy array")
-        mask = np.ones_like(input_ids, dtype="int64") if attention_mask is None else attention_mask.astype("int64")
-        if input_ids.shape[1] + max_new_tokens > self.spec["max_positions"]:
-            raise ValueError(f"source + max_new_tokens exceeds max_position_embeddings={self.spec['max_positions']}")
-        position = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
-        out = self.prefill.run({"input_ids": input_ids, "attention_mask": mask, "prefix_mask": mask,
-                                "position_ids": position, "token_type_ids": np.zeros_like(input_ids)})
-        logits, cache = out[0], out[1:]
-        prefix, next_pos = mask, position[:, -1:] + 1
-        batch = input_ids.shape[0]
-        done = np.zeros(batch, dtype=bool)
-        generated = []
-        for _ in range(max_new_tokens):
-            token = logits.argmax(-1).astype("int64")
-            if eos_token_id is not None:
-                token = np.where(done, eos_token_id, token)
-                done |= token == eos_token_id
-            generated.append(token)
-            if eos_token_id is not None and done.all():
-                break
-            step_ids = token[:, None]
-            mask = np.concatenate([mask, np.ones_like(step_ids)], axis=1)
-            prefix = np.concatenate([prefix, np.zeros_like(step_ids)], axis=1)
-            feeds = {"input_ids": step_ids, "attention_mask": mask, "prefix_mask": prefix, "position_ids": next_pos,
-                     "token_type_ids": np.full_like(step_ids, target_type_id)}
-            feeds.update({f"past_{i}": c for i, c in enumerate(cache)})
-            out = self.step.run(feeds)
-            logits, cache, next_pos = out[0], out[1:], next_pos + 1
-        return np.stack(generated, axis=1)
-
-
 class StaticPrefixLMDecoder:
     """The decoder interface of ``pipelines.generation`` (``start``/``step``/``reorder``) on the exported
     prefill + cached step programs, so greedy *and* beam search (no-repeat-n-gram, length penalty…) run
@@ -194,3 +150,34 @@ class StaticPrefixLMDecoder:
         rows = np.asarray(rows, dtype=np.int64)
         self.mask, self.prefix, self.next_pos = self.mask[rows], self.prefix[rows], self.next_pos[rows]
         self.cache = [c[rows] for c in self.cache]
+
+
+class StaticGreedyDecoder(StaticPrefixLMDecoder):
+    """Greedy decoding on the exported programs from id arrays; same tokens as
+    ``RootsForPrefixLM.generate`` (sources are the masked rows of ``input_ids``)."""
+
+    def __init__(self, directory: Union[str, os.PathLike], threads: int = 2, pad_token_id: int = 0) -> None:
+        super().__init__(directory, pad_token_id, threads=threads)
+
+    def generate(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None,
+                 max_new_tokens: int = 32, eos_token_id: Optional[int] = None) -> np.ndarray:
+        """``[B, <=max_new_tokens]`` int64 ids (after ``eos``, rows hold ``eos``)."""
+        check_positive_int(max_new_tokens, "max_new_tokens")
+        if not isinstance(input_ids, np.ndarray) or input_ids.ndim != 2:
+            raise ValueError("`input_ids` must be a [batch, seq_len] numpy array")
+        mask = np.ones_like(input_ids, dtype=bool) if attention_mask is None else attention_mask.astype(bool)
+        if input_ids.shape[1] + max_new_tokens > self.spec["max_positions"]:
+            raise ValueError(f"source + max_new_tokens exceeds max_position_embeddings={self.spec['max_positions']}")
+        logp = self.start([row[keep] for row, keep in zip(input_ids, mask)])
+        done = np.zeros(input_ids.shape[0], dtype=bool)
+        generated = []
+        for _ in range(max_new_tokens):
+            token = logp.argmax(-1).astype("int64")
+            if eos_token_id is not None:
+                token = np.where(done, eos_token_id, token)
+                done |= token == eos_token_id
+            generated.append(token)
+            if eos_token_id is not None and done.all():
+                break
+            logp = self.step(token)
+        return np.stack(generated, axis=1)

@@ -6,6 +6,7 @@ from typing import List, Sequence, Union
 
 import numpy as np
 
+from ..utils.numeric import softmax
 from ..utils.validation import check_positive_int, check_texts
 
 MASK = "[MASK]"
@@ -83,10 +84,9 @@ class FillMask:
             for text, row_ids, row_logits in zip(chunk, rows, logits):
                 preds = []
                 for pos in (i for i, t in enumerate(row_ids) if t == self.tokenizer.mask_token_id):
-                    row = row_logits[pos].astype(np.float64)
+                    row = row_logits[pos].astype(np.float32)
                     row[special] = -np.inf
-                    probs = np.exp(row - row.max())
-                    probs /= probs.sum()
+                    probs = softmax(row)
                     best = np.argsort(-probs)[:top_k]
                     preds.append([{"token": self.tokenizer.decode([int(b)]), "score": round(float(probs[b]), 4)}
                                   for b in best])

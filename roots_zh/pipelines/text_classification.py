@@ -169,9 +169,9 @@ class TextClassifier:
     @staticmethod
     def postprocess(logits: np.ndarray) -> np.ndarray:
         """Raw ``[N, num_labels]`` logits from any backend -> probabilities (the one softmax)."""
-        logits = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=-1, keepdims=True)
+        from ..utils.numeric import softmax
+
+        return softmax(logits)
 
     def predict(self, texts: Union[str, Sequence[str]], text_pairs: Union[str, Sequence[str], None] = None,
                 batch_size: int = 64, return_all_scores: bool = False):

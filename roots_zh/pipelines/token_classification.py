@@ -18,6 +18,7 @@ import numpy as np
 
 from ..data.metrics import entity_prf
 from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans
+from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .backend_support import SaveExportMixin
 from .windowing import encode_with_offsets, max_context_owner, run_sorted_batches, sliding_windows
@@ -259,9 +260,7 @@ class TokenClassifier(SaveExportMixin):
         def run(idx: List[int]) -> None:
             batch = pad_batch([{k: feats[i][k] for k in ("input_ids", "token_type_ids", "attention_mask")}
                                for i in idx], pad)
-            logits = self.backend.run(batch)[0].astype(np.float32)
-            probs = np.exp(logits - logits.max(-1, keepdims=True))
-            probs /= probs.sum(-1, keepdims=True)
+            probs = softmax(self.backend.run(batch)[0])
             for row, i in enumerate(idx):
                 window_probs[i] = probs[row, 1:len(feats[i]["input_ids"]) - 1]
 

@@ -32,8 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--train-size", type=int, default=3000, help="ChnSentiCorp train examples to fine-tune on")
     p.add_argument("--test-size", type=int, default=None, help="test examples (default: all 1,200)")
     p.add_argument("--doc-chars", type=int, default=100_000, help="length of the long document")
-    p.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR),
-                   help="fine-tuned classifier directory (trained and saved here when missing)")
+    p.add_argument("--model-dir", default=None,
+                   help="a fine-tuned classifier directory (trained and saved there when missing); "
+                        "default: the shipped roots-sentiment, else a quick fine-tune under work_dirs/")
     p.add_argument("--retrain", action="store_true", help="fine-tune even if --model-dir exists")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--quick", action="store_true",
@@ -120,11 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
     root = data_dir(args.data_dir)
     train_size, test_size, doc_chars = args.train_size, args.test_size, args.doc_chars
-    model_dir = Path(args.model_dir)
     if args.quick:
         train_size, test_size, doc_chars = 300, 200, 20_000
-        if model_dir == DEFAULT_MODEL_DIR:
-            model_dir = model_dir.with_name("quick")
     train, _ = load_classification_set(root, "chnsenticorp", "train")
     test, _ = load_classification_set(root, "chnsenticorp", "test")
     test = test[:test_size] if test_size else test
@@ -132,20 +130,21 @@ def run(args: argparse.Namespace) -> int:
     from roots_zh.hub import load_registry
 
     registry = load_registry()
-    label_names = {"0": "0", "1": "1"}
-    training: Dict[str, Any] = {"reused": str(model_dir)}
-    if SHIPPED_MODEL in registry and not args.retrain and model_dir == DEFAULT_MODEL_DIR.with_name(model_dir.name):
+    if args.model_dir is None and SHIPPED_MODEL in registry and not args.retrain:
         model_dir = Path(SHIPPED_MODEL)  # the shipped sentiment model: the figure users get
-        label_names = {"0": "负面", "1": "正面"}
-        training = {"shipped_model": SHIPPED_MODEL}
-    elif args.retrain or not (model_dir / "config.json").is_file():
-        subset = train[:train_size]
-        training = _fine_tune(model_dir, [e.text for e in subset], [e.label for e in subset])
+        training: Dict[str, Any] = {"shipped_model": SHIPPED_MODEL}
+    else:
+        model_dir = Path(args.model_dir or DEFAULT_MODEL_DIR.with_name("quick" if args.quick else DEFAULT_MODEL_DIR.name))
+        training = {"reused": str(model_dir)}
+        if args.retrain or not (model_dir / "config.json").is_file():
+            subset = train[:train_size]
+            training = _fine_tune(model_dir, [e.text for e in subset], [e.label for e in subset])
     clf = TextClassifier.from_pretrained(model_dir, normalize="none")
 
     s2t = opencc_converter("s2t")
     simp = [e.text for e in test]
-    gold = [label_names[e.label] for e in test]
+    names = {"0": "负面", "1": "正面"} if clf.labels == ["负面", "正面"] else {}  # dataset ids -> label names
+    gold = [names.get(e.label, e.label) for e in test]
     trad = [s2t.convert(t) for t in simp]
     changed = sum(a != b for s, t in zip(simp, trad) for a, b in zip(s, t))
     total = sum(len(s) for s in simp)
