@@ -5,6 +5,8 @@
 
 ``--from`` is a ``tools/finetune.py --out`` directory (its ``final/`` holds the model or adapter and
 ``result.json`` the measured figures). The whole ``pretrained/`` folder must stay under 60 MB.
+A full model ships in fp16, or with ``--weight-dtype int8`` as int8 weight-only (about half the size;
+see ``roots_zh/modeling/quantize.py``); the model card records which.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BUDGET_MB = 60.0
 SKIP = {"train_summary.json"}
+WEIGHT_DTYPES = {"fp16": "float16", "int8": "int8"}  # --weight-dtype -> save_weights(dtype=...)
+KIND_OF = {"fp16": "full fp16 model",
+           "int8": "full int8 weight-only model (per-row/column int8 + fp16 rest; dequantized to fp32 at load)"}
 
 
 def folder_mb(path: Path) -> float:
@@ -38,11 +43,13 @@ def _metric_lines(result: dict) -> list:
     return lines
 
 
-def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dict | None) -> str:
+def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dict | None,
+               weight_dtype: str = "fp16") -> str:
     recipe = result.get("recipe", {})
     kind = (f"adapter over `{adapter['base_model']}` (rank {adapter['rank']}; "
             f"{'all but the word embeddings trained' if adapter['rank'] == 0 else 'LoRA + heads/LayerNorms'})"
-            if adapter else "full fp16 model")
+            if adapter else KIND_OF[weight_dtype])
+    ship_flags = f" --weight-dtype {weight_dtype}" if weight_dtype != "fp16" else ""
     return "\n".join([
         f"# {name}", "",
         f"Fine-tuned by `tools/finetune.py --task {task}` from roots-base on the real data in `../shared/data/` "
@@ -54,7 +61,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
         "## Recipe", "", "```json", json.dumps(recipe, ensure_ascii=False, indent=2), "```", "",
         "Reproduce: `python tools/finetune.py --task "
         f"{task} --model roots-base --out work_dirs/ship/{name}` with the same `--set` overrides, then "
-        f"`python tools/ship_model.py --from work_dirs/ship/{name} --name {name} --task {task}`.", ""])
+        f"`python tools/ship_model.py --from work_dirs/ship/{name} --name {name} --task {task}{ship_flags}`.", ""])
 
 
 def main(argv=None) -> int:
@@ -65,11 +72,16 @@ def main(argv=None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--task", required=True)
     p.add_argument("--description", default="")
+    p.add_argument("--weight-dtype", choices=sorted(WEIGHT_DTYPES), default="fp16",
+                   help="storage of a full model's weights: fp16 (default) or int8 weight-only (about half "
+                        "the size; re-measure accuracy). Adapters always ship in fp16.")
     ns = p.parse_args(argv)
     source = Path(ns.source)
     model_dir = source / "final" if (source / "final").is_dir() else source
     if not (model_dir / "config.json").is_file():
         raise SystemExit(f"{model_dir} holds no config.json: not a saved model")
+    if ns.weight_dtype == "int8" and (model_dir / "adapter_config.json").is_file():
+        raise SystemExit(f"{model_dir} is an adapter: --weight-dtype int8 is for full models (adapters ship in fp16)")
     result = json.loads((source / "result.json").read_text(encoding="utf-8")) if (source / "result.json").is_file() else {}
     target = PRETRAINED_DIR / ns.name
     if target.exists():
@@ -77,10 +89,10 @@ def main(argv=None) -> int:
     target.mkdir(parents=True)
     for path in model_dir.iterdir():
         if path.is_file() and path.name not in SKIP | {"checksums.json"}:
-            if path.suffix == ".safetensors":  # ship weights in fp16 (half the size; accuracy re-measured)
+            if path.suffix == ".safetensors":  # ship weights in fp16 or int8 (accuracy re-measured)
                 from roots_zh.modeling.checkpoint import load_weights, save_weights
 
-                save_weights(load_weights(path), target / path.name, dtype="float16")
+                save_weights(load_weights(path), target / path.name, dtype=WEIGHT_DTYPES[ns.weight_dtype])
             else:
                 shutil.copy(path, target / path.name)
     adapter = None
@@ -89,7 +101,7 @@ def main(argv=None) -> int:
     if result:
         (target / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     files_mb = folder_mb(target)
-    (target / "README.md").write_text(model_card(ns.name, ns.task, result, files_mb, adapter), encoding="utf-8")
+    (target / "README.md").write_text(model_card(ns.name, ns.task, result, files_mb, adapter, ns.weight_dtype), encoding="utf-8")
     write_checksums(target, sorted(p.name for p in target.iterdir()
                                    if p.is_file() and p.name not in ("README.md", "checksums.json")))
     total = folder_mb(PRETRAINED_DIR)
@@ -98,7 +110,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"pretrained/ would hold {total:.1f} MB > {BUDGET_MB} MB: use an adapter (fit(adapter=...))")
     register_model(ns.name, target, description=ns.description or f"{ns.task} model fine-tuned from roots-base",
                    how_to_get=f"run `python tools/finetune.py --task {ns.task} ...` then `tools/ship_model.py`")
-    print(f"shipped {ns.name}: {files_mb:.1f} MB; pretrained/ now {total:.1f} MB")
+    print(f"shipped {ns.name} ({'adapter' if adapter else ns.weight_dtype}): {files_mb:.1f} MB; "
+          f"pretrained/ now {total:.1f} MB")
     return 0
 
 

@@ -211,6 +211,9 @@ def save_adapter(model: nn.Layer, directory: str | os.PathLike, base_model: str,
         raise ValueError("the model has no LoRA adapters: call apply_lora(model) and train it first")
     if not isinstance(base_model, str) or not base_model:
         raise ValueError("`base_model` must name the registered model or directory the adapter was trained on")
+    if dtype == "int8":
+        raise ValueError("`dtype`='int8' is for full checkpoints; save adapters as 'float16' (they are small), "
+                         "or merge_lora() and save the full model as int8")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model.config.save_pretrained(directory)

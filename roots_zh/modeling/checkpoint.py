@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from ..utils.files import atomic_save
+from . import quantize
 
 WEIGHTS_NAME = "model.safetensors"
 PADDLE_WEIGHTS_NAME = "model_state.pdparams"
 WEIGHT_FILES = (WEIGHTS_NAME, PADDLE_WEIGHTS_NAME)
+DTYPES = (None, "float32", "float16", quantize.INT8)
 
 
 def find_weights(directory: Path) -> Path:
@@ -20,14 +22,38 @@ def find_weights(directory: Path) -> Path:
     raise FileNotFoundError(f"no weights in {directory}: expected one of {list(WEIGHT_FILES)}")
 
 
+def _read_safetensors(path: Path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as fh:
+        return {k: fh.get_tensor(k) for k in fh.keys()}, dict(fh.metadata() or {})
+
+
+def _decode(state: Dict[str, np.ndarray], metadata: Dict[str, str], path: Path) -> Dict[str, np.ndarray]:
+    """Dequantize an int8 file (marked in its metadata); refuse unmarked int8 scales."""
+    kind = metadata.get(quantize.METADATA_KEY)
+    if kind == quantize.INT8:
+        return quantize.dequantize_state(state, path)
+    if kind is not None:
+        raise ValueError(f"weights file {path}: unsupported {quantize.METADATA_KEY}={kind!r} in its "
+                         f"metadata (this version reads {quantize.INT8!r})")
+    stray = [k for k in state if k.endswith(quantize.SCALE_SUFFIX)]
+    if stray:
+        raise ValueError(f"weights file {path} holds int8 scales ({stray[0]!r}, ...) but its metadata lacks "
+                         f"{quantize.METADATA_KEY}={quantize.INT8!r}: the header was damaged or rewritten")
+    return state
+
+
 def load_weights(path: Path) -> Dict[str, np.ndarray]:
-    """``{name: float32 numpy array}`` from a safetensors or pdparams file; clear error if damaged."""
+    """``{name: float32 numpy array}`` from a safetensors or pdparams file; clear error if damaged.
+
+    int8 files (``save_weights(..., dtype="int8")``) are detected from their metadata and
+    dequantized to float32."""
     path = Path(path)
+    metadata: Dict[str, str] = {}
     try:
         if path.suffix == ".safetensors":
-            from safetensors.numpy import load_file
-
-            state = load_file(str(path))
+            state, metadata = _read_safetensors(path)
         else:
             import paddle
 
@@ -37,20 +63,26 @@ def load_weights(path: Path) -> Dict[str, np.ndarray]:
                          "(the file is truncated, corrupted or not a weight file)") from err
     if not isinstance(state, dict) or not state:
         raise ValueError(f"weights file {path} holds no tensors")
-    return {k: (np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f" else np.asarray(v))
-            for k, v in state.items()}
+    state = _decode({k: np.asarray(v) for k, v in state.items()}, metadata, path)
+    return {k: (v.astype(np.float32, copy=False) if v.dtype.kind == "f" else v) for k, v in state.items()}
 
 
 def save_weights(state: Dict[str, np.ndarray], path: Path, dtype: Optional[str] = None) -> Path:
-    """Write ``state`` as safetensors, atomically; ``dtype="float16"`` halves shipped size."""
+    """Write ``state`` as safetensors, atomically; ``dtype="float16"`` halves shipped size and
+    ``dtype="int8"`` (weight-only, see :mod:`.quantize`) about halves it again."""
     from safetensors.numpy import save_file
 
-    if dtype not in (None, "float32", "float16"):
-        raise ValueError(f"`dtype`={dtype!r} is not valid; choose None, 'float32' or 'float16'")
-    arrays = {}
-    for key, value in state.items():
-        value = np.ascontiguousarray(value)
-        if dtype and value.dtype.kind == "f":
-            value = value.astype(dtype)
-        arrays[key] = value
-    return atomic_save(path, lambda tmp: save_file(arrays, tmp, metadata={"format": "roots"}))
+    if dtype not in DTYPES:
+        raise ValueError(f"`dtype`={dtype!r} is not valid; choose one of {list(DTYPES)}")
+    metadata = {"format": "roots"}
+    if dtype == quantize.INT8:
+        arrays = quantize.quantize_state(state)
+        metadata[quantize.METADATA_KEY] = quantize.INT8
+    else:
+        arrays = {}
+        for key, value in state.items():
+            value = np.ascontiguousarray(value)
+            if dtype and value.dtype.kind == "f":
+                value = value.astype(dtype)
+            arrays[key] = value
+    return atomic_save(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))

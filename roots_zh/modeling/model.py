@@ -57,7 +57,11 @@ class RootsPreTrainedModel(nn.Layer):
 
     # ------------------------------------------------------------------ save
     def save_pretrained(self, save_directory: str | os.PathLike, dtype: Optional[str] = None) -> Path:
-        """Write ``config.json``, ``model.safetensors`` (optionally fp16) and ``checksums.json``."""
+        """Write ``config.json``, ``model.safetensors`` and ``checksums.json``.
+
+        ``dtype``: ``None`` (as held, fp32), ``"float32"``, ``"float16"`` or ``"int8"`` (weight-only:
+        big matrices as per-row/column int8 + scales, the rest fp16; about half the fp16 size).
+        ``from_pretrained`` detects int8 files and dequantizes them to fp32, with no flag."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save_pretrained(directory)
