@@ -163,3 +163,24 @@ def test_huge_inputs(tokenizer):
     assert long_context[r["start"]:r["end"]] == r["answer"] != ""
     many = qa.predict(["首都是哪里"] * 10000, ["北京是中国的首都。"] * 10000)
     assert len(many) == 10000 and many[0] == many[-1]
+
+
+def test_window_settings_travel_with_the_model(tokenizer, tmp_path):
+    qa = tiny(tokenizer, max_length=80, doc_stride=24, max_answer_length=12, n_best=5)
+    qa.save_pretrained(tmp_path / "qa")
+    saved = json.loads((tmp_path / "qa" / "qa_config.json").read_text())
+    assert saved == {"max_length": 80, "doc_stride": 24, "max_query_length": 16, "max_answer_length": 12, "n_best": 5}
+    loaded = QuestionAnswerer.from_pretrained(tmp_path / "qa")
+    assert (loaded.max_length, loaded.doc_stride, loaded.max_answer_length, loaded.n_best) == (80, 24, 12, 5)
+    assert QuestionAnswerer.from_pretrained(tmp_path / "qa", doc_stride=8).doc_stride == 8  # caller wins
+    context = "光荣和ω-force合作开发了战国无双3。" * 6
+    assert loaded.predict("谁开发的？", context) == qa.predict("谁开发的？", context)
+    (tmp_path / "qa" / "qa_config.json").write_text('{"max_len": 80}')
+    with pytest.raises(ValueError, match="qa_config.json"):
+        QuestionAnswerer.from_pretrained(tmp_path / "qa")
+
+
+def test_shipped_qa_model_runs_with_its_training_windows():
+    qa = QuestionAnswerer.from_pretrained("roots-cmrc2018")
+    recipe = json.loads((REPO_ROOT / "tasks" / "cmrc2018" / "recipe.json").read_text())
+    assert (qa.max_length, qa.doc_stride) == (recipe["max_length"], recipe["doc_stride"])
