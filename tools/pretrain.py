@@ -24,11 +24,26 @@ from roots_zh.training.pretrain import PretrainArgs  # noqa: E402
 DEFAULT_TOKENIZER = ROOT / "pretrained" / "roots-base"
 
 
+def _file_weights(text):
+    """Default per-file weights updated by a JSON object (`--weights '{"reviews": 3}'`)."""
+    from roots_zh.training.pretrain_data import DEFAULT_FILE_WEIGHTS
+
+    if not text:
+        return None
+    try:
+        update = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--weights must be a JSON object: {exc}")
+    if not isinstance(update, dict):
+        raise SystemExit("--weights must be a JSON object mapping corpus file names to weights")
+    return {**DEFAULT_FILE_WEIGHTS, **update}
+
+
 def cmd_prepare(ns) -> None:
     from roots_zh.training.pretrain_data import prepare_corpus
 
     meta = prepare_corpus(Path(ns.corpus), Path(ns.tokenizer), Path(ns.out), workers=ns.workers,
-                          max_docs=ns.max_docs, seed=ns.seed)
+                          max_docs=ns.max_docs, seed=ns.seed, weights=_file_weights(ns.weights))
     print(json.dumps({k: v for k, v in meta.items() if k != "sources"}, indent=2))
 
 
@@ -86,6 +101,8 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-docs", dest="max_docs", type=int)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weights", help="JSON per-file weights over the defaults: <1 samples, >1 repeats "
+                   "(train split only), e.g. '{\"reviews\": 3, \"law\": 0.15}'")
     p.set_defaults(func=cmd_prepare)
 
     t = sub.add_parser("train", help="hybrid MLM + prefix-LM pretraining (resumable)")

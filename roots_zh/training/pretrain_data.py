@@ -33,7 +33,8 @@ DEFAULT_FILE_WEIGHTS: Dict[str, float] = {
 
 
 def iter_corpus(corpus_dir: Path, weights: Dict[str, float], seed: int = 0) -> Iterator[Tuple[str, str]]:
-    """Yield ``(source, line)`` for a seeded sample of each ``*.txt.gz`` file's lines."""
+    """Yield ``(source, line)`` for a seeded sample of each ``*.txt.gz`` file's lines (a weight
+    above 1 keeps every line; ``prepare_corpus`` repeats those in the train split)."""
     files = sorted(Path(corpus_dir).glob("*.txt.gz"))
     if not files:
         raise FileNotFoundError(f"no *.txt.gz corpus files in {corpus_dir}")
@@ -125,25 +126,38 @@ def prepare_corpus(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path, heldout
     sep = special.sep
     if special.vocab_size > np.iinfo(np.uint16).max:
         raise ValueError(f"vocab_size {special.vocab_size} does not fit uint16 storage")
-    docs = list(iter_corpus(corpus_dir, weights or DEFAULT_FILE_WEIGHTS, seed))
+    weights = dict(DEFAULT_FILE_WEIGHTS if weights is None else weights)
+    bad = {k: v for k, v in weights.items() if not isinstance(v, (int, float)) or v < 0}
+    if bad:
+        raise ValueError(f"`weights` must map file names to numbers >= 0, got {bad}")
+    docs = list(iter_corpus(corpus_dir, weights, seed))
     if max_docs:
         docs = docs[:max_docs]
+    rng = np.random.default_rng([seed, 7])
     sources: Dict[str, Dict[str, int]] = {}
     parts = {"train": ([], []), "heldout": ([], [])}
     with mp.Pool(workers, initializer=_init_worker, initargs=(str(tokenizer_dir),)) as pool:
         jobs = pool.imap(_encode_job, enumerate(text for _, text in docs), chunksize=64)
         for idx, ids, flags in tqdm(jobs, total=len(docs), desc="tokenise corpus", mininterval=5):
             split = "heldout" if idx % heldout_every == 0 else "train"
-            parts[split][0].append(np.asarray(ids + [sep], dtype=np.uint16))
-            parts[split][1].append(np.asarray(flags + [1], dtype=np.uint8))
+            weight = weights.get(docs[idx][0], 1.0)
+            # weight > 1 up-samples a source: whole copies plus a random extra one; held-out docs once
+            copies = 1 if split == "heldout" or weight <= 1 else int(weight) + int(rng.random() < weight % 1)
+            for _ in range(copies):
+                parts[split][0].append(np.asarray(ids + [sep], dtype=np.uint16))
+                parts[split][1].append(np.asarray(flags + [1], dtype=np.uint8))
             stat = sources.setdefault(docs[idx][0], {"docs": 0, "tokens": 0, "chars": 0})
-            stat["docs"] += 1
-            stat["tokens"] += len(ids)
-            stat["chars"] += len(docs[idx][1])
+            stat["docs"] += copies
+            stat["tokens"] += len(ids) * copies
+            stat["chars"] += len(docs[idx][1]) * copies
         pool.close()  # let workers exit on their own (terminate() would SIGTERM them)
         pool.join()
+    if any(w > 1 for w in weights.values()):
+        # spread the copies out, so no training window holds a document next to its own repeat
+        order = rng.permutation(len(parts["train"][0]))
+        parts["train"] = tuple([arrays[i] for i in order] for arrays in parts["train"])
     meta = {"tokenizer_dir": str(tokenizer_dir), "vocab_size": special.vocab_size, "seed": seed,
-            "heldout_every": heldout_every, "sources": sources}
+            "heldout_every": heldout_every, "weights": weights, "sources": sources}
     for split, (ids, flags) in parts.items():
         for name, arrays in (("ids", ids), ("starts", flags)):
             array = np.concatenate(arrays)
