@@ -7,7 +7,10 @@
     python tools/finetune.py --task cmrc2018 --model roots-base --out work_dirs/ft/cmrc     # QA ("kind": "qa")
 
 ``--init random`` keeps the architecture and tokenizer of ``--model`` but starts from random weights:
-the baseline that shows what pretraining buys.
+the baseline that shows what pretraining buys. ``--init paddlenlp`` (classification recipes) trains
+PaddleNLP's ``ErnieForSequenceClassification`` of the same size from random weights instead, with the
+same tokenizer, recipe and training loop. ``--save-result`` also writes
+``benchmarks/results/finetune_<task>_<init>.json`` (the BENCHMARKS.md ``finetune`` section).
 """
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+if str(ROOT / "tools") not in sys.path:  # tools/finetune_*.py and tools/bench when imported from elsewhere
+    sys.path.insert(0, str(ROOT / "tools"))
 DATA = ROOT.parent / "shared" / "data"
+INITS = ("pretrained", "random", "paddlenlp")
 
 
 def load_recipe(task: str) -> dict:
@@ -37,14 +43,39 @@ def recipe_labels(recipe: dict, data_root: Path) -> list:
     return [row["label_desc"] for row in rows]
 
 
+def random_classifier(config, init: str, seed: int):
+    """A randomly initialised classifier sized like ``config``: ROOTS (``random``) or PaddleNLP's
+    ERNIE (``paddlenlp``; forward and outputs match ROOTS, so ``TextClassifier.fit`` trains it as is)."""
+    from roots_zh.modeling import RootsForSequenceClassification
+    from roots_zh.training.trainer import seed_everything
+
+    seed_everything(seed)
+    if init == "random":
+        return RootsForSequenceClassification(config)
+    from bench.paddlenlp_same_size import build_classifier
+
+    return build_classifier(config)
+
+
+def save_result(result: dict, quick: bool = False, results_dir: Path | None = None) -> Path:
+    """``benchmarks/results/finetune_<task>_<init>.json`` (``_quick`` for runs on a training subset)."""
+    from bench.common import RESULTS_DIR, write_result
+
+    return write_result(f"finetune_{result['task']}_{result['init']}", {**result, "quick": quick},
+                        results_dir or RESULTS_DIR)
+
+
 def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, overrides: dict | None = None,
         limit: int | None = None) -> dict:
     from roots_zh.data.readers import load_classification_set
     from roots_zh.pipelines.text_classification import TextClassifier
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from finetune_seq2seq import is_seq2seq_task, run_seq2seq  # tools/finetune_seq2seq.py: generation
 
+    if init not in INITS:
+        raise ValueError(f"`init`={init!r} is not one of {INITS}")
+    if init == "paddlenlp" and (is_seq2seq_task(task) or load_recipe(task).get("kind") in ("ner", "qa")):
+        raise ValueError(f"--init paddlenlp applies to classification recipes only, not {task!r}")
     if is_seq2seq_task(task):  # lcsts, csl, tatoeba_zh_en, tatoeba_en_zh
         return run_seq2seq(task, model, init, out, data_root, overrides, limit)
     recipe = {**load_recipe(task), **(overrides or {})}
@@ -55,12 +86,8 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
     names = recipe.get("label_names") or {}  # dataset label -> shipped label name (e.g. "1" -> "正面")
     labels = [names.get(label, label) for label in recipe_labels(recipe, data_root)]
     clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"])
-    if init == "random":
-        from roots_zh.modeling import RootsForSequenceClassification
-        from roots_zh.training.trainer import seed_everything
-
-        seed_everything(recipe["seed"])
-        clf.model = RootsForSequenceClassification(clf.model.config)
+    if init != "pretrained":
+        clf.model = random_classifier(clf.model.config, init, recipe["seed"])
     data = {}
     for split in ("train", "eval", "test"):
         name = recipe.get(f"{split}_split")
@@ -92,14 +119,23 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True)
     p.add_argument("--model", default="roots-base")
-    p.add_argument("--init", choices=["pretrained", "random"], default="pretrained")
+    p.add_argument("--init", choices=list(INITS), default="pretrained",
+                   help="random: same architecture from random weights; paddlenlp: PaddleNLP ERNIE of the same size")
     p.add_argument("--out", required=True)
     p.add_argument("--data-root", default=str(DATA))
     p.add_argument("--limit", type=int, help="use only the first N training examples")
     p.add_argument("--set", nargs="*", default=[], help="recipe overrides key=json_value")
+    p.add_argument("--save-result", action="store_true",
+                   help="also write benchmarks/results/finetune_<task>_<init>.json and refresh BENCHMARKS.md")
     ns = p.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in ns.set)}
     result = run(ns.task, ns.model, ns.init, Path(ns.out), Path(ns.data_root), overrides, ns.limit)
+    if ns.save_result:
+        print("wrote", save_result(result, quick=bool(ns.limit)))
+        if not ns.limit:
+            from bench.report import refresh_sections
+
+            refresh_sections("finetune")
     print(json.dumps({k: result[k] for k in ("task", "init", "dev", "test", "train_seconds") if k in result},
                      ensure_ascii=False))
 

@@ -17,11 +17,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .common import REPO_ROOT, RESULTS_DIR, data_dir, format_table, write_result
+from .common import REPO_ROOT, RESULTS_DIR, BaselineSkipped, data_dir, format_table, write_result
+from .report import refresh_sections
 
 NAME = "accuracy"
+TITLE = "Task accuracy"
 TASKS_DIR = REPO_ROOT / "tasks"
 
 
@@ -31,7 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--tasks", nargs="*", help="only these task folders")
     p.add_argument("--data-dir")
     p.add_argument("--no-baselines", action="store_true")
-    p.add_argument("--skip-baselines", nargs="*", default=[], help="baselines to leave out (e.g. random_init)")
+    p.add_argument("--skip-baselines", nargs="*", default=[],
+                   help="baselines to leave out (e.g. random_init paddlenlp_same_size)")
     p.set_defaults(func=run)
 
 
@@ -90,16 +93,32 @@ def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str,
     return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
 
 
-def baseline_random_init(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    """The same architecture and tokenizer from random weights, trained with the task recipe
-    (``tools/finetune.py --init random``; full mode only: it trains for minutes)."""
+def _finetune_from_random(spec: dict, root: Path, init: str) -> dict:
+    """``tools/finetune.py --init <init>`` on the task recipe (roots-base tokenizer and size)."""
     sys.path.insert(0, str(REPO_ROOT / "tools"))
     from finetune import run as finetune_run
 
-    out = REPO_ROOT / "work_dirs" / "bench" / f"random_{spec['recipe']}"
-    result = finetune_run(spec["recipe"], "roots-base", "random", out, root)
-    key = "test" if spec["split"] == "test" else "dev"
-    return result[key]
+    out = REPO_ROOT / "work_dirs" / "bench" / f"{init}_{spec['recipe']}"
+    return finetune_run(spec["recipe"], "roots-base", init, out, root)
+
+
+def baseline_random_init(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """The same architecture and tokenizer from random weights, trained with the task recipe
+    (``tools/finetune.py --init random``; full mode only: it trains for minutes)."""
+    result = _finetune_from_random(spec, root, "random")
+    return result["test" if spec["split"] == "test" else "dev"]
+
+
+def baseline_paddlenlp_same_size(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """PaddleNLP's ``ErnieForSequenceClassification`` of roots-base's size from random weights, same
+    tokenizer, recipe and training loop as ``random_init`` (``tools/finetune.py --init paddlenlp``;
+    full mode only). Also writes ``benchmarks/results/finetune_<recipe>_paddlenlp.json``. Without an
+    importable paddlenlp it raises ``BaselineSkipped`` (reported, not a failure)."""
+    result = _finetune_from_random(spec, root, "paddlenlp")
+    from finetune import save_result
+
+    print("wrote", save_result(result))
+    return result["test" if spec["split"] == "test" else "dev"]
 
 
 def _lazy(module: str, func: str) -> Callable:
@@ -111,7 +130,7 @@ def _lazy(module: str, func: str) -> Callable:
     return call
 
 
-FULL_ONLY_BASELINES = {"random_init"}
+FULL_ONLY_BASELINES = {"random_init", "paddlenlp_same_size"}
 EVALUATORS: Dict[str, Callable] = {
     "classification": eval_classification,
     "ner": _lazy("bench.accuracy_spans", "eval_ner"),
@@ -122,6 +141,7 @@ EVALUATORS: Dict[str, Callable] = {
 BASELINES: Dict[str, Callable] = {
     "tfidf_lr": baseline_tfidf_lr,
     "random_init": baseline_random_init,
+    "paddlenlp_same_size": baseline_paddlenlp_same_size,
     "lead": _lazy("bench.accuracy_seq2seq", "baseline_lead"),
 }
 
@@ -130,6 +150,24 @@ BASELINES: Dict[str, Callable] = {
 def _percent(value: float, spec: dict) -> float:
     """Scores on a 0..100 scale; ``"scale": 100`` in benchmark.json marks metrics already there."""
     return round(value * (100.0 / spec.get("scale", 1.0)), 2)
+
+
+def run_baselines(task: str, spec: dict, root: Path, limit: Optional[int], quick: bool = False,
+                  skip: Sequence[str] = ()) -> Tuple[Dict[str, float], List[str]]:
+    """``({baseline: score}, [skip reasons])`` for the baselines ``spec`` declares; full-only ones
+    are left out in quick mode, ``skip`` ones always; a ``BaselineSkipped`` is reported, not raised."""
+    unknown = [name for name in spec.get("baselines", []) if name not in BASELINES]
+    if unknown:
+        raise ValueError(f"{task}: unknown baselines {unknown}; known: {sorted(BASELINES)}")
+    scores, skipped = {}, []
+    for name in spec.get("baselines", []):
+        if (quick and name in FULL_ONLY_BASELINES) or name in skip:
+            continue
+        try:
+            scores[name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
+        except BaselineSkipped as exc:
+            skipped.append(f"{task}: baseline {name} skipped: {exc}")
+    return scores, skipped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,10 +191,8 @@ def run(args: argparse.Namespace) -> int:
                "n": metrics.get("n"), "seconds": round(seconds, 1), "all_metrics": metrics,
                "anchors": spec.get("anchors", {}), "baselines": {}}
         if not args.no_baselines:
-            for name in spec.get("baselines", []):
-                if (args.quick and name in FULL_ONLY_BASELINES) or name in args.skip_baselines:
-                    continue
-                row["baselines"][name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
+            row["baselines"], why = run_baselines(task, spec, root, limit, args.quick, args.skip_baselines)
+            skipped += why
         if value < floor:
             failures.append(f"{task}: {spec['metric']} {row['score']} < floor {row['floor']} ({spec['model']})")
         rows.append(row)
@@ -176,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
         kept = [r for r in json.loads(previous.read_text(encoding="utf-8")).get("rows", []) if r["task"] not in done]
         rows = sorted(kept + rows, key=lambda r: r["task"])
     write_result(name, {"quick": args.quick, "rows": rows, "skipped": skipped, "failures": failures})
+    refresh_sections(NAME, "finetune", quick=args.quick)  # finetune: paddlenlp_same_size results
     if failures:
         print("\nFLOOR CHECK FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

@@ -18,6 +18,10 @@ if str(REPO_ROOT) not in sys.path:  # tools run from a checkout without `pip ins
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
 
+class BaselineSkipped(RuntimeError):
+    """A baseline that cannot run here (e.g. an optional package is missing); the message says why."""
+
+
 def data_dir(override: Optional[str] = None) -> Path:
     """Shared data root: ``override``, ``$ROOTS_DATA_DIR`` or ``<repo>/../shared/data``."""
     path = Path(override or os.environ.get("ROOTS_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
@@ -80,6 +84,29 @@ def write_result(name: str, payload: Dict[str, Any], results_dir: Path = RESULTS
     path = results_dir / f"{name}.json"
     atomic_write_text(path, json.dumps(body, ensure_ascii=False, indent=2) + "\n")
     return path
+
+
+def run_context(result: Dict[str, Any]) -> str:
+    """``2026-11-22, x86_64, 2 CPU cores, load avg 3.7 (*shared*)`` from a result's environment record.
+
+    A 1-minute load above the core count marks the run *shared*: another job held cores, so absolute
+    rates are low while ratios inside the run stay like for like."""
+    env = result.get("environment") or {}
+    parts = [str(env["time"])[:10]] if env.get("time") else []
+    if env.get("machine"):
+        parts.append(str(env["machine"]))
+    cpus, load = env.get("cpu_count"), env.get("load_avg_1m")
+    if cpus:
+        parts.append(f"{cpus} CPU cores")
+    if load is not None:
+        parts.append(f"load avg {load:.1f}" + (" (*shared*)" if cpus and load > cpus else ""))
+    return ", ".join(parts) or "date and machine not recorded"
+
+
+def missing_section(title: str, filename: str, command: str) -> str:
+    """The BENCHMARKS.md section body when its results file is absent: which command writes it."""
+    return (f"## {title}\n\nNo results yet: `benchmarks/results/{filename}` is missing; "
+            f"`{command}` writes it.")
 
 
 def format_table(rows: Sequence[Dict[str, Any]], columns: Sequence[str]) -> str:

@@ -6,10 +6,15 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any, Dict
 
-from .common import format_table, write_result
+from .common import format_table, run_context, write_result
+from .report import refresh_sections
 
 NAME = "imports"
+TITLE = "Import cost"
+TARGETS = {"import roots_zh": 1.3}  # ratio vs `import paddle` the package must stay under
+NOTES = {"import roots_zh; roots_zh.RootsModel": "pulls in paddle"}
 
 
 def register(subparsers) -> None:
@@ -39,4 +44,25 @@ def run(args: argparse.Namespace) -> int:
         row["ratio_vs_import_paddle"] = row["median_s"] / paddle_s
     print(format_table(rows, ["case", "median_s", "min_s", "ratio_vs_import_paddle"]))
     write_result(NAME, {"rounds": rounds, "rows": rows, "quick": bool(args.quick)})
+    refresh_sections(NAME, quick=args.quick)
     return 0
+
+
+def _row(row: Dict[str, Any]) -> str:
+    case, ratio = row["case"], f"{row['ratio_vs_import_paddle']:.2f}"
+    if case in TARGETS:
+        ratio = f"**{ratio}** (target ≤ {TARGETS[case]})"
+    label = f"`{case}`" + (f" ({NOTES[case]})" if case in NOTES else "")
+    return f"| {label} | {row['median_s']:.2f} | {ratio} |"
+
+
+def markdown(result: Dict[str, Any]) -> str:
+    """The import-cost table for BENCHMARKS.md."""
+    quick = " --quick" if result.get("quick") else ""
+    lines = [f"## {TITLE} — `python tools/benchmark.py imports{quick}` ({run_context(result)}; "
+             f"median of {result.get('rounds')} fresh interpreters per case)", "",
+             "| case | median s | vs `import paddle` |", "|---|---:|---:|"]
+    lines += [_row(r) for r in result.get("rows", [])]
+    if result.get("note"):
+        lines += ["", str(result["note"])]
+    return "\n".join(lines)

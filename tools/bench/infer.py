@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from .common import REPO_ROOT, data_dir, format_table, write_result
+from .report import refresh_sections
 
 NAME = "infer"
+TITLE = "Inference"
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
 
@@ -235,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
                                "quick": args.quick, "speed": speed, "ratios": ratios, "bucketing": bucket,
                                "accuracy": accuracy, "finetuned": str(args.finetuned), "generation": generation})
     print(f"wrote {path}")
+    refresh_sections(NAME, quick=args.quick)
     return 0
 
 

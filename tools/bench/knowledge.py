@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from .common import REPO_ROOT, data_dir, format_table, write_result
+from .report import refresh_sections
 
 NAME = "knowledge"
+TITLE = "Knowledge"
 EL_SOURCES = ("dbp15k", "kgclue", "nlpcc", "medical")
 
 
@@ -159,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     write_result(NAME, {"transe": transe, "linker": linker, "fusion_speed": {
         "batch_size": args.batch_size, "seq_len": args.seq_len, "k": args.k, "rows": fusion}, "medical_ner": ner,
         "quick": bool(args.quick)})
+    refresh_sections(NAME, quick=args.quick)
     return 0
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from .common import REPO_ROOT, data_dir, format_table, write_result
+from .report import refresh_sections
 
 NAME = "robustness"
+TITLE = "Messy text"
 DEFAULT_MODEL_DIR = REPO_ROOT / "work_dirs" / "robustness" / "chnsenticorp_3k"
 
 
@@ -201,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     }
     name = NAME + ("_quick" if args.quick else "")
     print("wrote", write_result(name, payload))
+    refresh_sections(NAME, quick=args.quick)
     return 0
 
 

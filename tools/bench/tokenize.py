@@ -13,11 +13,25 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from .common import REPO_ROOT, format_table, sample_corpus_lines, write_result
+from .common import REPO_ROOT, format_table, run_context, sample_corpus_lines, write_result
+from .report import refresh_sections
 
 NAME = "tokenize"
+TITLE = "Tokenizers"
+REFERENCE = "paddlenlp BertTokenizer (per text)"
+HEADLINE = "BertChineseTokenizer fast (per text)"  # the ratio the issue asks about (bold in the table)
+LABELS = {  # row name in the JSON -> BENCHMARKS.md label
+    "paddlenlp BertTokenizer (per text)": "PaddleNLP `BertTokenizer`, per text",
+    "paddlenlp BertTokenizer (batch)": "PaddleNLP `BertTokenizer`, batch",
+    "BertChineseTokenizer fast (per text)": "`BertChineseTokenizer` (HF `tokenizers` engine), per text",
+    "BertChineseTokenizer fast (batch)": "`BertChineseTokenizer`, batch",
+    "BertChineseTokenizer python (per text)": "`BertChineseTokenizer`, pure-Python fallback",
+    "RootsTokenizer spm (per text)": "`RootsTokenizer` (SentencePiece 16k), per text",
+    "RootsTokenizer spm (batch)": "`RootsTokenizer`, batch",
+    "jieba.lcut (per text)": "`jieba.lcut`",
+}
 
 
 def register(subparsers) -> None:
@@ -139,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"tokenizer": name, "seconds": round(seconds, 3), "chars_per_s": n_chars / seconds,
                      "note": notes.get(name, "")})
         print(f"  {name:42s} {n_chars / seconds:>14,.0f} chars/s", flush=True)
-    base = next((r["chars_per_s"] for r in rows if r["tokenizer"] == "paddlenlp BertTokenizer (per text)"), None)
+    base = next((r["chars_per_s"] for r in rows if r["tokenizer"] == REFERENCE), None)
     for r in rows:
         r["ratio_vs_paddlenlp"] = round(r["chars_per_s"] / base, 2) if base else None
         r["chars_per_s"] = round(r["chars_per_s"])
@@ -152,4 +166,42 @@ def run(args: argparse.Namespace) -> int:
     })
     print(f"wrote {path}")
     tmp.cleanup()
+    refresh_sections(NAME, quick=args.quick)
     return 0
+
+
+def _row(row: Dict[str, Any], same_ids: bool) -> str:
+    label = LABELS.get(row["tokenizer"], row["tokenizer"])
+    if row["tokenizer"] == HEADLINE and same_ids:
+        label += " (ids identical to PaddleNLP's)"
+    if row.get("note"):
+        label += f" ({row['note']})"
+    ratio = row.get("ratio_vs_paddlenlp")
+    ratio = "—" if ratio is None else f"{ratio:.2f}"
+    if row["tokenizer"] == HEADLINE and ratio != "—":
+        ratio = f"**{ratio}**"
+    return f"| {label} | {row['chars_per_s']:,} | {ratio} |"
+
+
+def _parity(parity: Optional[Dict[str, int]]) -> str:
+    if not parity:
+        return "No id-parity check in this run (PaddleNLP was not importable)."
+    return (f"Id parity with PaddleNLP `BertTokenizer` in this run: {parity['mismatches_fast']} mismatching "
+            f"lines (HF engine) and {parity['mismatches_python']} (pure-Python engine) of {parity['lines']:,}.")
+
+
+def markdown(result: Dict[str, Any]) -> str:
+    """The tokenizer-throughput table for BENCHMARKS.md."""
+    quick = " --quick" if result.get("quick") else ""
+    rounds = result.get("rounds", 1)
+    lines = [f"## {TITLE} — `python tools/benchmark.py tokenize{quick}` ({run_context(result)}; "
+             f"{result.get('lines', 0):,} real corpus lines, {result.get('chars', 0) / 1e6:.1f} M chars, "
+             f"best of {rounds} round{'s' if rounds != 1 else ''})", "",
+             "| tokenizer | chars/s | vs PaddleNLP `BertTokenizer` |", "|---|---:|---:|"]
+    parity = result.get("parity_vs_paddlenlp")
+    lines += [_row(r, bool(parity) and parity.get("mismatches_fast") == 0) for r in result.get("rows", [])]
+    lines += ["", _parity(parity) + f" BERT vocab: {result.get('vocab')} "
+              f"({result.get('vocab_size', 0):,} entries)."]
+    if result.get("note"):
+        lines += ["", str(result["note"])]
+    return "\n".join(lines)

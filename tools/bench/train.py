@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any, Dict
 
-from .common import format_table, write_result
+from .common import format_table, run_context, write_result
+from .report import refresh_sections
 
 NAME = "train"
+TITLE = "Pretraining speed"
+PEAK_THREADS = 2  # paddle.matmul threads while the GEMM peak is measured
 
 # (label, threads, static graph, logits only at predicted positions)
 VARIANTS = [
@@ -94,17 +98,44 @@ def run(args: argparse.Namespace) -> int:
 
     if args.quick:
         args.steps, args.batch_size = 3, 8
-    paddle.base.core.set_num_threads(2)
+    paddle.base.core.set_num_threads(PEAK_THREADS)
     peak = measure_matmul_peak()
     rows = [_variant(*v, args, peak) for v in VARIANTS]
     base = rows[0]["tokens_per_s"]
     for row in rows:
         row["speedup_vs_baseline"] = row["tokens_per_s"] / base
     print(f"fp32 GEMM peak {peak['shape']}: numpy {peak['numpy_gflops']:.1f} GFLOP/s, "
-          f"paddle.matmul (2 threads) {peak['paddle_gflops']:.1f} GFLOP/s")
+          f"paddle.matmul ({PEAK_THREADS} threads) {peak['paddle_gflops']:.1f} GFLOP/s")
     print(format_table(rows, ["variant", "tokens_per_s", "model_gflops", "mfu_vs_numpy_peak",
                               "mfu_vs_paddle_peak", "speedup_vs_baseline"]))
-    write_result(NAME, {"matmul_peak": peak, "batch_size": args.batch_size, "seq_len": args.seq_len,
-                        "vocab_size": args.vocab_size, "steps": args.steps, "rows": rows,
-                        "quick": bool(args.quick)})
+    write_result(NAME, {"matmul_peak": {**peak, "paddle_threads": PEAK_THREADS}, "batch_size": args.batch_size,
+                        "seq_len": args.seq_len, "vocab_size": args.vocab_size, "steps": args.steps,
+                        "rows": rows, "quick": bool(args.quick)})
+    refresh_sections(NAME, quick=args.quick)
     return 0
+
+
+def _row(row: Dict[str, Any], last: bool) -> str:
+    speedup = f"{row['speedup_vs_baseline']:.2f}"
+    return (f"| {row['variant']} | {row['tokens_per_s']:,.0f} | {row['model_gflops']:.1f} | "
+            f"{row['mfu_vs_numpy_peak']:.2f} | {row['mfu_vs_paddle_peak']:.2f} | "
+            f"{f'**{speedup}**' if last else speedup} |")
+
+
+def markdown(result: Dict[str, Any]) -> str:
+    """The pretraining-speed table (tokens/s, GFLOP/s, MFU vs both GEMM peaks) for BENCHMARKS.md."""
+    quick = " --quick" if result.get("quick") else ""
+    peak, rows = result.get("matmul_peak", {}), result.get("rows", [])
+    shape = "×".join(str(d) for d in peak.get("shape", []))
+    lines = [f"## {TITLE} — `python tools/benchmark.py train{quick}` ({run_context(result)}; roots-base "
+             f"architecture, batch {result.get('batch_size')} × {result.get('seq_len')}, vocab "
+             f"{result.get('vocab_size', 0):,}, {result.get('steps')} timed steps per variant)", "",
+             f"fp32 GEMM peak in the same run ({shape}): numpy {peak.get('numpy_gflops', 0):.1f} GFLOP/s, "
+             f"`paddle.matmul` ({peak.get('paddle_threads', PEAK_THREADS)} threads) "
+             f"{peak.get('paddle_gflops', 0):.1f} GFLOP/s.", "",
+             "| step | tokens/s | model GFLOP/s | MFU vs numpy peak | MFU vs paddle peak | speed-up |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [_row(r, i == len(rows) - 1) for i, r in enumerate(rows)]
+    if result.get("note"):
+        lines += ["", str(result["note"])]
+    return "\n".join(lines)
