@@ -151,3 +151,16 @@ def test_adapter_model_takes_a_new_label_set(base_dir, tmp_path):
     out = save_adapter(model, tmp_path / "a", base_model=str(base_dir))
     three = RootsForSequenceClassification.from_pretrained(out, num_labels=3, id2label={0: "a", 1: "b", 2: "c"})
     assert three.classifier.weight.shape[-1] == 3
+
+
+def test_adapter_refuses_a_base_it_was_not_trained_on(base_dir, tmp_path):
+    model = RootsForSequenceClassification.from_pretrained(base_dir)
+    apply_lora(model, LoraConfig(rank=4, embedding_rank=4))
+    out = save_adapter(model, tmp_path / "a", base_model=str(base_dir))
+    meta = json.loads((out / "adapter_config.json").read_text())
+    assert len(meta["base_sha256"]) == 64
+    RootsForSequenceClassification.from_pretrained(out)  # the right base loads
+    paddle.seed(1)  # retrain the base: same name, other weights
+    RootsForSequenceClassification(tiny_config()).save_pretrained(base_dir)
+    with pytest.raises(ValueError, match="trained on base weights"):
+        RootsForSequenceClassification.from_pretrained(out)

@@ -9,6 +9,7 @@ A shipped adapter directory holds ``config.json`` (the task model's config, e.g.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ import paddle.nn.functional as F
 
 from ..utils.files import atomic_write_text
 from . import checkpoint
+
+logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")  # as in model.py: heads may be re-initialised
@@ -49,6 +52,7 @@ class LoraConfig:
     targets: Tuple[str, ...] = LORA_TARGETS
     full_train: Tuple[str, ...] = FULL_TRAIN_PATTERNS
     base_model: Optional[str] = None  # registered name or directory the adapter was trained on
+    base_sha256: Optional[str] = None  # of the base's weights file: an adapter only fits the weights it was trained on
     extra: Dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -219,10 +223,35 @@ def save_adapter(model: nn.Layer, directory: str | os.PathLike, base_model: str,
     model.config.save_pretrained(directory)
     meta = asdict(config)
     meta["base_model"] = base_model
+    meta["base_sha256"] = base_weights_sha256(base_model)
     atomic_write_text(directory / ADAPTER_CONFIG_NAME, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     checkpoint.save_weights(adapter_state(model), directory / ADAPTER_WEIGHTS_NAME, dtype=dtype)
     write_checksums(directory, ["config.json", ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME])
     return directory
+
+
+def base_weights_sha256(base_model: str) -> Optional[str]:
+    """sha256 of the weights file of ``base_model`` (a registered name or directory); None if unresolvable."""
+    from ..hub.registry import resolve_model_dir
+    from ..utils.files import sha256_file
+
+    try:
+        return sha256_file(checkpoint.find_weights(resolve_model_dir(base_model)))
+    except (OSError, ValueError, KeyError) as err:
+        logger.warning("cannot fingerprint the base model %r of this adapter (%s); its loads go unchecked",
+                       base_model, err)
+        return None
+
+
+def check_adapter_base(directory: Path, config: LoraConfig, base_weights: Path) -> None:
+    """Refuse to merge an adapter into weights other than those it was trained on."""
+    from ..utils.files import sha256_file
+
+    if config.base_sha256 and sha256_file(base_weights) != config.base_sha256:
+        raise ValueError(f"adapter {directory} was trained on base weights with sha256 {config.base_sha256[:12]}…, "
+                         f"but `base_model`={config.base_model!r} resolves to {base_weights} "
+                         f"(sha256 {sha256_file(base_weights)[:12]}…): point base_model at the original weights "
+                         "or retrain the adapter on the new base")
 
 
 def read_adapter_config(directory: Path) -> LoraConfig:

@@ -98,16 +98,18 @@ class RootsPreTrainedModel(nn.Layer):
 
     @classmethod
     def _from_adapter(cls, directory: Path, config: Optional[RootsConfig] = None, **config_overrides: Any):
-        from .adapters import load_adapter_into, read_adapter_config
+        from .adapters import check_adapter_base, load_adapter_into, read_adapter_config
 
-        base = read_adapter_config(directory).base_model
-        base_dir = resolve_model_dir(base)
+        adapter = read_adapter_config(directory)
+        base_dir = resolve_model_dir(adapter.base_model)
+        base_weights = checkpoint.find_weights(base_dir)
+        check_adapter_base(directory, adapter, base_weights)
         if config is None:
             config = RootsConfig.from_pretrained(directory, **config_overrides)
         elif config_overrides:
             raise ValueError("pass either `config` or config overrides, not both")
         model = cls(config)
-        model.load_roots_state(to_roots_names(checkpoint.load_weights(checkpoint.find_weights(base_dir))))
+        model.load_roots_state(to_roots_names(checkpoint.load_weights(base_weights)))
         load_adapter_into(model, directory)
         model.eval()
         return model
