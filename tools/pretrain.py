@@ -126,7 +126,8 @@ def main(argv=None) -> None:
     e.add_argument("--to", default=str(DEFAULT_TOKENIZER))
     e.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     e.add_argument("--name", default="roots-base")
-    e.add_argument("--dtype", default="float16")
+    e.add_argument("--dtype", default="float16", choices=["float32", "float16", "int8"],
+                   help="weight storage: float16 (default) or int8 weight-only (about half the size)")
     e.add_argument("--no-register", dest="no_register", action="store_true", help="a snapshot: skip the registry")
     e.add_argument("--description", default="ROOTS base encoder pretrained by this project")
     e.set_defaults(func=cmd_export)
