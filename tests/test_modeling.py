@@ -24,6 +24,25 @@ def ids(batch=2, seq=10, seed=0):
     return paddle.to_tensor(np.random.default_rng(seed).integers(5, 97, size=(batch, seq)))
 
 
+def test_pre_layer_norm_blocks(tmp_path):
+    """Pre-LN: a final LayerNorm closes the stack, the function differs from Post-LN with the same
+    weights, and it round-trips through save/load."""
+    paddle.seed(0)
+    pre = RootsForMaskedLM(tiny_config(pre_layer_norm=True, initializer_range=0.3))  # sub-layers matter
+    pre.eval()
+    names = {n for n, _ in pre.named_parameters()}
+    assert "roots.encoder.final_norm.weight" in names
+    post = RootsForMaskedLM(tiny_config(initializer_range=0.3))
+    post.eval()
+    post.set_state_dict({k: v for k, v in pre.state_dict().items() if "final_norm" not in k})
+    assert np.abs(pre(ids()).logits.numpy() - post(ids()).logits.numpy()).max() > 1e-3
+    loaded = RootsForMaskedLM.from_pretrained(pre.save_pretrained(tmp_path / "pre"))
+    assert loaded.config.pre_layer_norm is True
+    np.testing.assert_allclose(loaded(ids()).logits.numpy(), pre(ids()).logits.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="pre_layer_norm"):
+        tiny_config(pre_layer_norm="yes")
+
+
 # ---------------------------------------------------------------- masks
 def test_mask_modes():
     mask = paddle.to_tensor([[1, 1, 1, 1, 0]])
@@ -56,8 +75,9 @@ def test_prefix_mode_source_ignores_target():
     assert np.abs(src(a, "bidirectional") - src(b, "bidirectional")).max() > 1e-3
 
 
-def test_kv_cache_matches_full_forward():
-    model = RootsForPrefixLM(tiny_config())
+@pytest.mark.parametrize("pre_ln", [False, True])
+def test_kv_cache_matches_full_forward(pre_ln):
+    model = RootsForPrefixLM(tiny_config(pre_layer_norm=pre_ln))
     model.eval()
     x = ids(seed=2)
     types = paddle.to_tensor([[0] * 6 + [1] * 4] * 2)

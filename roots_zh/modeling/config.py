@@ -58,6 +58,9 @@ class RootsConfig:
         classifier_dropout: dropout before task heads; ``None`` means ``hidden_dropout_prob``.
         id2label: optional ``{id: name}`` of the classification head.
         knowledge_fusion: optional dict configuring the knowledge fusion layer (``None`` = off).
+        pre_layer_norm: Pre-LN blocks (``x + f(LN(x))``, one final LayerNorm) instead of BERT's
+            Post-LN; Pre-LN trains without the long early plateau of Post-LN (Xiong et al., 2020).
+            BERT/ERNIE checkpoints are Post-LN (``False``, the default).
     """
 
     model_type = "roots"
@@ -84,6 +87,7 @@ class RootsConfig:
         classifier_dropout: Optional[float] = None,
         id2label: Optional[Dict[int, str]] = None,
         knowledge_fusion: Optional[Dict[str, Any]] = None,
+        pre_layer_norm: bool = False,
         **kwargs: Any,
     ) -> None:
         self.vocab_size = _typed(vocab_size, int, "vocab_size")
@@ -111,6 +115,9 @@ class RootsConfig:
         except ValueError as err:
             raise ValueError(f"RootsConfig.id2label keys must be integer ids: {err}") from None
         self.knowledge_fusion = knowledge_fusion
+        if not isinstance(pre_layer_norm, bool):
+            raise ValueError(f"RootsConfig.pre_layer_norm must be a bool, got {pre_layer_norm!r}")
+        self.pre_layer_norm = pre_layer_norm
         # Fields of other libraries' files that do not change the architecture are kept, not lost.
         self.extra = {k: v for k, v in kwargs.items() if not k.startswith("_")}
         self.validate()

@@ -1,6 +1,7 @@
 """Transformer blocks of ROOTS: embeddings, the only attention code (with a key/value cache), FFN.
 
-Post-LN, GELU and learned positions, as BERT/ERNIE, so their checkpoints load unchanged.
+Post-LN, GELU and learned positions, as BERT/ERNIE, so their checkpoints load unchanged;
+``config.pre_layer_norm`` switches the blocks to Pre-LN (plus one final LayerNorm).
 Every block is built from the config alone.
 """
 from __future__ import annotations
@@ -95,7 +96,8 @@ class RootsFFN(nn.Layer):
 
 
 class RootsLayer(nn.Layer):
-    """Post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
+    """Post-LN block: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
+    Pre-LN block (``config.pre_layer_norm``): x = x + Attn(LN(x)); x = x + FFN(LN(x))."""
 
     def __init__(self, config: RootsConfig) -> None:
         super().__init__()
@@ -104,8 +106,13 @@ class RootsLayer(nn.Layer):
         self.ffn = RootsFFN(config)
         self.ffn_norm = nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.pre_layer_norm = config.pre_layer_norm
 
     def forward(self, x, bias, cache: Optional[KVCache] = None):
+        if self.pre_layer_norm:
+            attn_out, new_cache = self.attention(self.attention_norm(x), bias, cache)
+            x = x + self.dropout(attn_out)
+            return x + self.dropout(self.ffn(self.ffn_norm(x))), new_cache
         attn_out, new_cache = self.attention(x, bias, cache)
         x = self.attention_norm(x + self.dropout(attn_out))
         x = self.ffn_norm(x + self.dropout(self.ffn(x)))
@@ -116,6 +123,9 @@ class RootsEncoder(nn.Layer):
     def __init__(self, config: RootsConfig) -> None:
         super().__init__()
         self.layers = nn.LayerList([RootsLayer(config) for _ in range(config.num_hidden_layers)])
+        # Pre-LN leaves the residual stream unnormalised: one LayerNorm closes the stack
+        self.final_norm = (nn.LayerNorm(config.hidden_size, epsilon=config.layer_norm_eps)
+                           if config.pre_layer_norm else None)
 
     def forward(self, x, bias, past_key_values=None, use_cache=False, output_hidden_states=False):
         hidden_states = [x] if output_hidden_states else None
@@ -123,6 +133,8 @@ class RootsEncoder(nn.Layer):
         for i, layer in enumerate(self.layers):
             cache = past_key_values[i] if past_key_values is not None else None
             x, new_cache = layer(x, bias, cache)
+            if self.final_norm is not None and i == len(self.layers) - 1:
+                x = self.final_norm(x)
             if use_cache:
                 new_caches.append(new_cache)
             if output_hidden_states:
