@@ -60,6 +60,37 @@ def cmd_train(ns) -> None:
     run_pretraining(args, Path(ns.tokenizer))
 
 
+def cmd_embed_init(ns) -> None:
+    """A fresh model whose word embeddings come from PPMI-SVD over the prepared corpus (stage 1)."""
+    import numpy as np
+    import paddle
+
+    from roots_zh.modeling import RootsConfig, RootsForMaskedLM
+    from roots_zh.training.embedding_init import distributional_embeddings
+    from roots_zh.training.pretrain_data import special_ids
+
+    special = special_ids(Path(ns.tokenizer))
+    fields_ = {**PretrainArgs(data_dir="", output_dir="").model, **(json.loads(ns.model) if ns.model else {})}
+    paddle.seed(ns.seed)
+    model = RootsForMaskedLM(RootsConfig(vocab_size=special.vocab_size, pad_token_id=special.pad, **fields_))
+    ids = np.load(Path(ns.data) / "train_ids.npy", mmap_mode="r")
+    if ns.max_tokens:
+        ids = ids[:ns.max_tokens]
+    table = model.roots.embeddings.word_embeddings.weight
+    result = distributional_embeddings(np.asarray(ids), special.vocab_size, model.config.hidden_size,
+                                       window=ns.window, min_count=ns.min_count,
+                                       skip_ids=range(special.first_normal), std=model.config.initializer_range,
+                                       seed=ns.seed, random_rows=table.numpy())
+    table.set_value(paddle.to_tensor(result["weight"]))
+    target = Path(ns.to)
+    model.save_pretrained(target)
+    for p in Path(ns.tokenizer).iterdir():
+        if p.name in ("spm.model", "spm.vocab", "vocab.txt", "tokenizer_config.json"):
+            shutil.copy(p, target / p.name)
+    (target / "embed_init.json").write_text(json.dumps({"data": ns.data, **result["stats"]}, indent=2))
+    print(json.dumps(result["stats"]))
+
+
 def cmd_export(ns) -> None:
     """Checkpoint -> fp16 safetensors + tokenizer files in ``--to``, registered under ``--name``."""
     import paddle
@@ -104,6 +135,17 @@ def main(argv=None) -> None:
     p.add_argument("--weights", help="JSON per-file weights over the defaults: <1 samples, >1 repeats "
                    "(train split only), e.g. '{\"reviews\": 3, \"law\": 0.15}'")
     p.set_defaults(func=cmd_prepare)
+
+    m = sub.add_parser("embed-init", help="stage 1: a fresh model with PPMI-SVD word embeddings from the corpus")
+    m.add_argument("--data", required=True, help="a `prepare` output directory")
+    m.add_argument("--to", required=True)
+    m.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
+    m.add_argument("--model", help="JSON of RootsConfig fields (default: the pretraining architecture)")
+    m.add_argument("--window", type=int, default=5)
+    m.add_argument("--min-count", dest="min_count", type=int, default=5)
+    m.add_argument("--max-tokens", dest="max_tokens", type=int)
+    m.add_argument("--seed", type=int, default=42)
+    m.set_defaults(func=cmd_embed_init)
 
     t = sub.add_parser("train", help="hybrid MLM + prefix-LM pretraining (resumable)")
     t.add_argument("--data", required=True)
