@@ -242,6 +242,14 @@ def test_ship_model_int8_records_the_dtype(int8_dir, tmp_path, monkeypatch):
     assert entry["files"]["model.safetensors"] == registry.sha256_file(shipped / "model.safetensors")
     assert RootsForSequenceClassification.from_pretrained("tiny").config.num_labels == 3
 
+    # over the budget: refused, and the model already shipped under that name is left as it was
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    monkeypatch.setattr(ship_model, "BUDGET_MB", 0.01)
+    with pytest.raises(SystemExit, match="unchanged"):
+        ship_model.main(["--from", str(source), "--name", "tiny", "--task", "chnsenticorp"])
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+    assert sorted(p.name for p in zoo.iterdir()) == ["registry.json", "tiny"]
+
 
 # ---------------------------------------------------------------- the shipped model on real data
 def test_roots_sentiment_int8_agrees_with_fp16_on_real_dev_texts(tmp_path):

@@ -83,7 +83,9 @@ def main(argv=None) -> int:
     if ns.weight_dtype == "int8" and (model_dir / "adapter_config.json").is_file():
         raise SystemExit(f"{model_dir} is an adapter: --weight-dtype int8 is for full models (adapters ship in fp16)")
     result = json.loads((source / "result.json").read_text(encoding="utf-8")) if (source / "result.json").is_file() else {}
-    target = PRETRAINED_DIR / ns.name
+    final_target = PRETRAINED_DIR / ns.name
+    # build beside the shipped folder; the old model is only replaced once the new one fits the budget
+    target = PRETRAINED_DIR / f".{ns.name}.shipping"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -104,10 +106,15 @@ def main(argv=None) -> int:
     (target / "README.md").write_text(model_card(ns.name, ns.task, result, files_mb, adapter, ns.weight_dtype), encoding="utf-8")
     write_checksums(target, sorted(p.name for p in target.iterdir()
                                    if p.is_file() and p.name not in ("README.md", "checksums.json")))
-    total = folder_mb(PRETRAINED_DIR)
+    total = folder_mb(PRETRAINED_DIR) - (folder_mb(final_target) if final_target.exists() else 0.0)
     if total > BUDGET_MB:
         shutil.rmtree(target)
-        raise SystemExit(f"pretrained/ would hold {total:.1f} MB > {BUDGET_MB} MB: use an adapter (fit(adapter=...))")
+        raise SystemExit(f"pretrained/ would hold {total:.1f} MB > {BUDGET_MB} MB: use an adapter "
+                         f"(fit(adapter=...)) or --weight-dtype int8; {final_target} is unchanged")
+    if final_target.exists():
+        shutil.rmtree(final_target)
+    target.rename(final_target)
+    target = final_target
     register_model(ns.name, target, description=ns.description or f"{ns.task} model fine-tuned from roots-base",
                    how_to_get=f"run `python tools/finetune.py --task {ns.task} ...` then `tools/ship_model.py`")
     print(f"shipped {ns.name} ({'adapter' if adapter else ns.weight_dtype}): {files_mb:.1f} MB; "
