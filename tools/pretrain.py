@@ -60,6 +60,15 @@ def cmd_train(ns) -> None:
     run_pretraining(args, Path(ns.tokenizer))
 
 
+def copy_tokenizer(source: Path, target: Path) -> None:
+    """Copy a tokenizer's files (SentencePiece or WordPiece) next to exported weights."""
+    target.mkdir(parents=True, exist_ok=True)
+    for p in source.iterdir():
+        if p.name in ("spm.model", "spm.vocab", "vocab.txt", "tokenizer_config.json") \
+                and p.resolve() != (target / p.name).resolve():
+            shutil.copy(p, target / p.name)
+
+
 def cmd_embed_init(ns) -> None:
     """A fresh model whose word embeddings come from PPMI-SVD over the prepared corpus (stage 1)."""
     import numpy as np
@@ -84,9 +93,7 @@ def cmd_embed_init(ns) -> None:
     table.set_value(paddle.to_tensor(result["weight"]))
     target = Path(ns.to)
     model.save_pretrained(target)
-    for p in Path(ns.tokenizer).iterdir():
-        if p.name in ("spm.model", "spm.vocab", "vocab.txt", "tokenizer_config.json"):
-            shutil.copy(p, target / p.name)
+    copy_tokenizer(Path(ns.tokenizer), target)
     (target / "embed_init.json").write_text(json.dumps({"data": ns.data, **result["stats"]}, indent=2))
     print(json.dumps(result["stats"]))
 
@@ -102,12 +109,7 @@ def cmd_export(ns) -> None:
     config = RootsConfig.from_pretrained(out)
     model = RootsForMaskedLM(config)
     model.set_state_dict(paddle.load(str(out / "checkpoint" / "model.pdparams")))
-    tok_files = [p for p in Path(ns.tokenizer).iterdir()
-                 if p.name in ("spm.model", "spm.vocab", "vocab.txt", "tokenizer_config.json")]
-    target.mkdir(parents=True, exist_ok=True)
-    for p in tok_files:
-        if p.resolve() != (target / p.name).resolve():
-            shutil.copy(p, target / p.name)
+    copy_tokenizer(Path(ns.tokenizer), target)
     model.save_pretrained(target, dtype=ns.dtype)
     for extra in ("pretrain_curve.png",):
         if (out / extra).exists():
