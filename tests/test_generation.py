@@ -263,6 +263,9 @@ def test_translator_roundtrip_keeps_direction(model, tokenizer, tmp_path):
     out = again.predict(["I know.", "Hello!"])
     assert [set(r) for r in out] == [{"text", "translation", "truncated"}] * 2
     assert "bleu" in again.evaluate(["I know."], ["我知道。"])
+    (tmp_path / "seq2seq_config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="seq2seq_config.json"):
+        Translator.from_pretrained(tmp_path)
 
 
 def test_exported_decoder_matches_dygraph_greedy_and_beam(tmp_path):

@@ -1,10 +1,12 @@
 """One way for every encoder pipeline to pick its runtime: dygraph (default) or Paddle Inference."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple, Union
 
+from ..utils.files import atomic_write_text
 from ..utils.validation import check_choice
 
 BACKENDS = ("dygraph", "inference")
@@ -34,20 +36,56 @@ def require_model(pipeline, action: str) -> None:
         raise ValueError(f"{action}() needs the dygraph model; this pipeline runs an exported inference backend")
 
 
+def read_settings(directory: Union[str, os.PathLike], filename: str,
+                  allowed: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Pipeline settings saved next to a model (``{}`` when the file is absent); ``ValueError`` naming
+    the file when it is not a JSON object or holds keys outside ``allowed``."""
+    path = Path(directory) / filename
+    if not path.is_file():
+        return {}
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable JSON file: {exc}") from exc
+    if not isinstance(saved, dict) or (allowed is not None and set(saved) - set(allowed)):
+        raise ValueError(f"{path} must be a JSON object" + (f" with keys from {tuple(allowed)}" if allowed else "")
+                         + f", got {saved!r}")
+    return saved
+
+
+def write_settings(directory: Union[str, os.PathLike], filename: str, settings: Dict[str, Any]) -> Path:
+    """Write pipeline settings next to a model (atomic); returns the directory."""
+    atomic_write_text(Path(directory) / filename, json.dumps(settings, ensure_ascii=False, indent=2) + "\n")
+    return Path(directory)
+
+
 class SaveExportMixin:
     """``save_pretrained`` (full checkpoint or adapter) and ``export`` (Paddle Inference) for encoder
-    pipelines that hold ``model``, ``tokenizer`` and, after ``from_pretrained``, ``base_model``."""
+    pipelines that hold ``model``, ``tokenizer`` and, after ``from_pretrained``, ``base_model``.
+    A pipeline with run-time settings that must travel with the model names ``SETTINGS_FILE`` and
+    returns them from ``pipeline_settings()``; both writers save them (read back with ``read_settings``)."""
+
+    SETTINGS_FILE: ClassVar[Optional[str]] = None
+
+    def pipeline_settings(self) -> Dict[str, Any]:
+        return {}
+
+    def _with_settings(self, directory: Path) -> Path:
+        if self.SETTINGS_FILE:
+            write_settings(directory, self.SETTINGS_FILE, self.pipeline_settings())
+        return Path(directory)
 
     def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
         """A full checkpoint, or only the adapter (over the base model) if fit() used one."""
         from .adapter_support import save_model
 
         require_model(self, "save_pretrained")
-        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
+        return self._with_settings(save_model(self.model, self.tokenizer, directory,
+                                              getattr(self, "base_model", None), dtype))
 
     def export(self, directory: Union[str, os.PathLike]) -> Path:
         """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
         from ..inference import export_model
 
         require_model(self, "export")
-        return export_model(self.model, directory, self.tokenizer)
+        return self._with_settings(export_model(self.model, directory, self.tokenizer))

@@ -8,11 +8,12 @@ import numpy as np
 
 from ..utils.numeric import softmax
 from ..utils.validation import check_positive_int, check_texts
+from .backend_support import SaveExportMixin
 
 MASK = "[MASK]"
 
 
-class FillMask:
+class FillMask(SaveExportMixin):
     """>>> FillMask.from_pretrained("roots-base").predict("中国的首都是北[MASK]。")
     {'text': ..., 'predictions': [[{'token': '京', 'score': ...}, ...]]}"""
 
@@ -43,14 +44,6 @@ class FillMask:
         if predictor is not None:
             return cls(None, tokenizer, top_k, backend=predictor, config=config)
         return cls(RootsForMaskedLM.from_pretrained(directory), tokenizer, top_k)
-
-    def export(self, directory: Union[str, os.PathLike]):
-        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
-        from ..inference import export_model
-        from .backend_support import require_model
-
-        require_model(self, "export")
-        return export_model(self.model, directory, self.tokenizer)
 
     def _ids(self, text: str) -> List[int]:
         tok = self.tokenizer

@@ -8,18 +8,15 @@ Training windows that do not hold the answer point at ``[CLS]`` (index 0), as in
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..data.metrics import cmrc_em_f1
-from ..utils.files import atomic_write_text
 from ..utils.validation import check_positive_int, check_texts
-from .backend_support import SaveExportMixin
+from .backend_support import SaveExportMixin, read_settings
 from .windowing import encode_with_offsets, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -28,20 +25,6 @@ logger = logging.getLogger(__name__)
 # Window settings travel with the model: a QA model trained on 256-token windows should run on them.
 WINDOW_FILE = "qa_config.json"
 WINDOW_KEYS = ("max_length", "doc_stride", "max_query_length", "max_answer_length", "n_best")
-
-
-def read_window_settings(directory: Union[str, os.PathLike]) -> Dict[str, int]:
-    """The window settings saved next to a QA model (``{}`` for models saved without them)."""
-    path = Path(directory) / WINDOW_FILE
-    if not path.is_file():
-        return {}
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable JSON file: {exc}") from exc
-    if not isinstance(saved, dict) or set(saved) - set(WINDOW_KEYS):
-        raise ValueError(f"{path} must be a JSON object with keys from {WINDOW_KEYS}, got {saved!r}")
-    return saved
 
 
 def _logsumexp(x: np.ndarray) -> float:
@@ -92,7 +75,8 @@ class QuestionAnswerer(SaveExportMixin):
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
-        own = {**read_window_settings(directory), **{k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}}
+        own = {**read_settings(directory, WINDOW_FILE, WINDOW_KEYS),
+               **{k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}}
         predictor, config = open_backend(directory, backend, kwargs)
         if predictor is not None:
             return cls(None, AutoTokenizer.from_pretrained(directory), **own, backend=predictor, config=config)
@@ -102,21 +86,10 @@ class QuestionAnswerer(SaveExportMixin):
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
         return pipeline
 
-    def _write_window_settings(self, directory: Path) -> None:
-        settings = {k: getattr(self, k) for k in WINDOW_KEYS}
-        atomic_write_text(Path(directory) / WINDOW_FILE, json.dumps(settings, indent=2) + "\n")
+    SETTINGS_FILE = WINDOW_FILE  # save_pretrained/export write them; from_pretrained reads them back
 
-    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        """The model (or its adapter) plus the window settings (``qa_config.json``) it runs with."""
-        path = super().save_pretrained(directory, dtype)
-        self._write_window_settings(path)
-        return path
-
-    def export(self, directory: Union[str, os.PathLike]) -> Path:
-        """A static inference model that keeps this pipeline's window settings."""
-        path = super().export(directory)
-        self._write_window_settings(path)
-        return path
+    def pipeline_settings(self) -> Dict[str, int]:
+        return {k: getattr(self, k) for k in WINDOW_KEYS}
 
     # ------------------------------------------------------------------ features
     def _pairs(self, questions: Any, contexts: Any) -> tuple:

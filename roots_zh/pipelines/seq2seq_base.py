@@ -7,7 +7,6 @@ tokens only, and the vocabulary projection is computed on those positions only.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -21,8 +20,8 @@ from ..modeling.heads import token_cross_entropy
 from ..modeling.masks import IGNORE_INDEX
 from ..modeling.outputs import PrefixLMOutput
 from ..tokenization.normalize import normalize
-from ..utils.files import atomic_write_text
 from ..utils.validation import check_positive_int, check_texts
+from .backend_support import read_settings, write_settings
 from .generation import GenerationConfig, generate
 
 logger = logging.getLogger(__name__)
@@ -100,12 +99,8 @@ class Seq2SeqPipeline:
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
-        saved: Dict[str, Any] = {}
-        if (Path(directory) / PIPELINE_CONFIG).is_file():
-            saved = json.loads((Path(directory) / PIPELINE_CONFIG).read_text(encoding="utf-8"))
-            saved.pop("pipeline", None)
-            if "generation" in saved:
-                saved["generation"] = GenerationConfig(**saved["generation"])
+        saved = read_settings(directory, PIPELINE_CONFIG)
+        saved.pop("pipeline", None)
         settings = {**saved, **kwargs}
         if isinstance(settings.get("generation"), dict):
             settings["generation"] = GenerationConfig(**settings["generation"])
@@ -146,8 +141,7 @@ class Seq2SeqPipeline:
         config = {"pipeline": type(self).__name__, "max_source_length": self.max_source_length,
                   "max_target_length": self.max_target_length, "generation": self.generation.to_dict(),
                   **self._extra_config()}
-        atomic_write_text(directory / PIPELINE_CONFIG, json.dumps(config, ensure_ascii=False, indent=2))
-        return directory
+        return write_settings(directory, PIPELINE_CONFIG, config)
 
     # ------------------------------------------------------------------ encoding
     def encode_sources(self, texts: List[str]) -> Tuple[List[List[int]], List[bool]]:
