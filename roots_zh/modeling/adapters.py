@@ -230,13 +230,21 @@ def save_adapter(model: nn.Layer, directory: str | os.PathLike, base_model: str,
     return directory
 
 
+def weights_sha256(weights: Path) -> str:
+    """sha256 of a weights file: the digest its folder's ``checksums.json`` records (``resolve_model_dir``
+    has just verified it), else hashed here; a 15 MB base is not hashed twice per adapter load."""
+    from ..hub.registry import read_checksums
+    from ..utils.files import sha256_file
+
+    return read_checksums(weights.parent).get(weights.name) or sha256_file(weights)
+
+
 def base_weights_sha256(base_model: str) -> Optional[str]:
     """sha256 of the weights file of ``base_model`` (a registered name or directory); None if unresolvable."""
     from ..hub.registry import resolve_model_dir
-    from ..utils.files import sha256_file
 
     try:
-        return sha256_file(checkpoint.find_weights(resolve_model_dir(base_model)))
+        return weights_sha256(checkpoint.find_weights(resolve_model_dir(base_model)))
     except (OSError, ValueError, KeyError) as err:
         logger.warning("cannot fingerprint the base model %r of this adapter (%s); its loads go unchecked",
                        base_model, err)
@@ -245,12 +253,13 @@ def base_weights_sha256(base_model: str) -> Optional[str]:
 
 def check_adapter_base(directory: Path, config: LoraConfig, base_weights: Path) -> None:
     """Refuse to merge an adapter into weights other than those it was trained on."""
-    from ..utils.files import sha256_file
-
-    if config.base_sha256 and sha256_file(base_weights) != config.base_sha256:
+    if not config.base_sha256:
+        return
+    actual = weights_sha256(base_weights)
+    if actual != config.base_sha256:
         raise ValueError(f"adapter {directory} was trained on base weights with sha256 {config.base_sha256[:12]}…, "
                          f"but `base_model`={config.base_model!r} resolves to {base_weights} "
-                         f"(sha256 {sha256_file(base_weights)[:12]}…): point base_model at the original weights "
+                         f"(sha256 {actual[:12]}…): point base_model at the original weights "
                          "or retrain the adapter on the new base")
 
 
