@@ -26,6 +26,7 @@ setup(
         "cpu": ["paddlepaddle>=3.3,<3.4"],
         "paddlenlp": PADDLENLP_PINS,
         "plot": ["matplotlib"],
+        "pretrain": ["scikit-learn", "matplotlib"],  # embed-init (randomized SVD), loss curves
         "opencc": OPENCC,
         "onnx": ONNX,
         "serve": SERVE,

@@ -83,6 +83,12 @@ def tiny_setup(tmp_path_factory):
     data = base / "data"
     meta = prepare_corpus(corpus, tok, data, heldout_every=10, workers=1)
     assert meta["train_tokens"] > 5_000 and meta["heldout_tokens"] > 500
+    # a weight of 3 repeats the training documents three times; held-out documents stay single
+    tripled = prepare_corpus(corpus, tok, base / "tripled", heldout_every=10, workers=1, weights={"toy": 3})
+    assert tripled["train_tokens"] == 3 * meta["train_tokens"]
+    assert tripled["heldout_tokens"] == meta["heldout_tokens"]
+    with pytest.raises(ValueError, match="weights"):
+        prepare_corpus(corpus, tok, base / "bad", workers=1, weights={"toy": -1})
     return tok, data
 
 

@@ -101,16 +101,6 @@ def export_decoder(model, directory: Union[str, os.PathLike], tokenizer=None) ->
     return directory
 
 
-def _load_programs(directory: Union[str, os.PathLike], threads: int):
-    """``(decoder.json spec, prefill predictor, step predictor)`` of an ``export_decoder`` directory."""
-    directory = Path(directory)
-    if not (directory / DECODER_MANIFEST).is_file():
-        raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
-                                f"use roots_zh.inference.export_decoder")
-    spec = json.loads((directory / DECODER_MANIFEST).read_text())
-    return spec, Predictor(directory / "prefill", threads=threads), Predictor(directory / "step", threads=threads)
-
-
 class StaticPrefixLMDecoder:
     """The decoder interface of ``pipelines.generation`` (``start``/``step``/``reorder``) on the exported
     prefill + cached step programs, so greedy *and* beam search (no-repeat-n-gram, length penalty…) run
@@ -118,7 +108,13 @@ class StaticPrefixLMDecoder:
 
     def __init__(self, directory: Union[str, os.PathLike], pad_token_id: int, threads: int = 2,
                  target_type_id: int = 1) -> None:
-        self.spec, self.prefill, self.step_program = _load_programs(directory, threads)
+        directory = Path(directory)
+        if not (directory / DECODER_MANIFEST).is_file():
+            raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
+                                    f"use roots_zh.inference.export_decoder")
+        self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
+        self.prefill = Predictor(directory / "prefill", threads=threads)
+        self.step_program = Predictor(directory / "step", threads=threads)
         self.pad_token_id, self.target_type_id = pad_token_id, target_type_id
 
     def start(self, sources, repeat: int = 1) -> np.ndarray:

@@ -56,7 +56,10 @@ def ppmi(counts: np.ndarray, context_smoothing: float = 0.75) -> np.ndarray:
 
 def svd_embeddings(matrix: np.ndarray, dim: int, seed: int = 0, eig_power: float = 0.5) -> np.ndarray:
     """``U_k · S_k^p`` of a truncated randomized SVD (rows = tokens)."""
-    from sklearn.utils.extmath import randomized_svd
+    try:
+        from sklearn.utils.extmath import randomized_svd
+    except ImportError as exc:
+        raise ImportError("embed-init needs scikit-learn: pip install -e \".[pretrain]\"") from exc
 
     if dim < 1 or dim >= min(matrix.shape):
         raise ValueError(f"`dim`={dim} must be in [1, {min(matrix.shape)})")

@@ -143,9 +143,9 @@ def prepare_corpus(corpus_dir: Path, tokenizer_dir: Path, out_dir: Path, heldout
             weight = weights.get(docs[idx][0], 1.0)
             # weight > 1 up-samples a source: whole copies plus a random extra one; held-out docs once
             copies = 1 if split == "heldout" or weight <= 1 else int(weight) + int(rng.random() < weight % 1)
-            for _ in range(copies):
-                parts[split][0].append(np.asarray(ids + [sep], dtype=np.uint16))
-                parts[split][1].append(np.asarray(flags + [1], dtype=np.uint8))
+            doc_ids, doc_flags = np.asarray(ids + [sep], dtype=np.uint16), np.asarray(flags + [1], dtype=np.uint8)
+            parts[split][0].extend([doc_ids] * copies)  # repeats share one array until concatenation
+            parts[split][1].extend([doc_flags] * copies)
             stat = sources.setdefault(docs[idx][0], {"docs": 0, "tokens": 0, "chars": 0})
             stat["docs"] += copies
             stat["tokens"] += len(ids) * copies

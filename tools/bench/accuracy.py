@@ -93,32 +93,31 @@ def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str,
     return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
 
 
-def _finetune_from_random(spec: dict, root: Path, init: str) -> dict:
-    """``tools/finetune.py --init <init>`` on the task recipe (roots-base tokenizer and size)."""
-    sys.path.insert(0, str(REPO_ROOT / "tools"))
-    from finetune import run as finetune_run
+def _finetune_from_random(spec: dict, root: Path, init: str) -> Dict[str, float]:
+    """``tools/finetune.py --init <init>`` on the task recipe (roots-base tokenizer and size); writes
+    ``benchmarks/results/finetune_<recipe>_<init>.json`` and returns the metrics of the spec's split."""
+    if str(REPO_ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "tools"))
+    from finetune import run as finetune_run, save_result
 
     out = REPO_ROOT / "work_dirs" / "bench" / f"{init}_{spec['recipe']}"
-    return finetune_run(spec["recipe"], "roots-base", init, out, root)
+    result = finetune_run(spec["recipe"], "roots-base", init, out, root)
+    print("wrote", save_result(result))
+    return result["test" if spec["split"] == "test" else "dev"]
 
 
 def baseline_random_init(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     """The same architecture and tokenizer from random weights, trained with the task recipe
     (``tools/finetune.py --init random``; full mode only: it trains for minutes)."""
-    result = _finetune_from_random(spec, root, "random")
-    return result["test" if spec["split"] == "test" else "dev"]
+    return _finetune_from_random(spec, root, "random")
 
 
 def baseline_paddlenlp_same_size(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     """PaddleNLP's ``ErnieForSequenceClassification`` of roots-base's size from random weights, same
     tokenizer, recipe and training loop as ``random_init`` (``tools/finetune.py --init paddlenlp``;
-    full mode only). Also writes ``benchmarks/results/finetune_<recipe>_paddlenlp.json``. Without an
-    importable paddlenlp it raises ``BaselineSkipped`` (reported, not a failure)."""
-    result = _finetune_from_random(spec, root, "paddlenlp")
-    from finetune import save_result
-
-    print("wrote", save_result(result))
-    return result["test" if spec["split"] == "test" else "dev"]
+    full mode only). Without an importable paddlenlp it raises ``BaselineSkipped`` (reported, not a
+    failure)."""
+    return _finetune_from_random(spec, root, "paddlenlp")
 
 
 def _lazy(module: str, func: str) -> Callable:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
-from .common import REPO_ROOT, data_dir, format_table, write_result
+from .common import REPO_ROOT, data_dir, format_table, run_context, write_result
 from .report import refresh_sections
 
 NAME = "infer"
@@ -243,10 +243,8 @@ def run(args: argparse.Namespace) -> int:
 
 def markdown(result: dict) -> str:
     """The inference table for BENCHMARKS.md."""
-    env = result.get("environment", {})
-    lines = [f"## Inference — `python tools/benchmark.py infer` ({env.get('time', '')[:10]}, "
-             f"{result.get('threads')} threads, batch {result.get('batch_size')} × {result.get('seq_len')} tokens, "
-             f"load avg {env.get('load_avg_1m', 0):.1f})", "",
+    lines = [f"## {TITLE} — `python tools/benchmark.py infer` ({run_context(result)}; "
+             f"{result.get('threads')} threads, batch {result.get('batch_size')} × {result.get('seq_len')} tokens)", "",
              "| backend | batch ms | sequences/s | vs dygraph | batch-1 p50 / p99 ms |", "|---|---:|---:|---:|---:|"]
     for r in result.get("speed", []):
         lines.append(f"| {r['backend']} | {r['batch_ms']:.0f} | {r['seq_per_s']:.1f} | {r['speedup_vs_dygraph']:.2f}× | "

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from .common import REPO_ROOT, data_dir, format_table, write_result
+from .common import REPO_ROOT, data_dir, format_table, run_context, write_result
 from .report import refresh_sections
 
 NAME = "knowledge"
@@ -167,8 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
 def markdown(result: dict) -> str:
     """The knowledge section for BENCHMARKS.md."""
-    env = result.get("environment", {})
-    lines = [f"## Knowledge — `python tools/benchmark.py knowledge` ({env.get('time', '')[:10]})", "",
+    lines = [f"## {TITLE} — `python tools/benchmark.py knowledge` ({run_context(result)})", "",
              "| TransE graph | entities / relations / triples | MRR | Hits@1 | Hits@10 | test triples ranked (filtered) |",
              "|---|---|---:|---:|---:|---:|"]
     for t in result.get("transe", []):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from .common import REPO_ROOT, data_dir, format_table, write_result
+from .common import REPO_ROOT, data_dir, format_table, run_context, write_result
 from .report import refresh_sections
 
 NAME = "robustness"
@@ -209,8 +209,7 @@ def run(args: argparse.Namespace) -> int:
 
 def markdown(result: dict) -> str:
     """The robustness section for BENCHMARKS.md."""
-    env = result.get("environment", {})
-    lines = [f"## Messy text — `python tools/benchmark.py robustness` ({env.get('time', '')[:10]}; model "
+    lines = [f"## {TITLE} — `python tools/benchmark.py robustness` ({run_context(result)}; model "
              f"{result.get('model_dir')}, ChnSentiCorp test converted to traditional script with OpenCC s2t)", "",
              "| script | normalize | accuracy |", "|---|---|---:|"]
     lines += [f"| {r['script']} | {r['normalize']} | {r['accuracy']:.2f} |" for r in result.get("accuracy", [])]
