@@ -19,6 +19,7 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["roots_zh", "roots_zh.*"]),
+    package_data={"roots_zh.utils": ["mkl_vendor_shim.c"]},  # compiled on first import on AMD CPUs
     python_requires=">=3.9",
     # paddlepaddle is an extra: GPU users install paddlepaddle-gpu themselves.
     install_requires=["numpy", "jieba", "sentencepiece", "tokenizers", "safetensors", "tqdm"],

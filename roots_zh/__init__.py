@@ -5,7 +5,10 @@ paddlenlp; the first use of a model class pays for ``import paddle``.
 """
 from __future__ import annotations
 
+from .utils.cpu_blas import enable_mkl_fast_path
 from .utils.lazy import lazy_attributes
+
+enable_mkl_fast_path()  # before Paddle's first BLAS call; see roots_zh/utils/cpu_blas.py
 
 __version__ = "0.2.0"
 

@@ -208,6 +208,7 @@ def run_pretraining(args: PretrainArgs, tokenizer_dir: Path) -> Path:
                    "lr": schedule.get_lr(), "tokens_seen": tokens_seen, "tokens_per_s": window_tokens / dt,
                    "model_gflops": window_flops / dt / 1e9 / world}
             if peak:
+                rec["mfu"] = rec["model_gflops"] / max(peak["numpy_gflops"], peak["paddle_gflops"])
                 rec["mfu_vs_numpy"] = rec["model_gflops"] / peak["numpy_gflops"]
                 rec["mfu_vs_paddle"] = rec["model_gflops"] / peak["paddle_gflops"]
             log.write(rec)

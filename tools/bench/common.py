@@ -15,6 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # tools run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO_ROOT))
 
+import roots_zh  # noqa: E402,F401 - MKL's fast path must be chosen before any BLAS call (utils/cpu_blas.py)
+
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
 
@@ -65,9 +67,13 @@ def sample_corpus_lines(n: int, root: Optional[Path] = None, step: int = 5, skip
 
 
 def environment() -> Dict[str, Any]:
+    from roots_zh.utils.cpu_blas import cpu_vendor, mkl_fast_path_status
+
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu_vendor": cpu_vendor(),
+        "mkl_fast_path": mkl_fast_path_status(),
         "cpu_count": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
