@@ -256,3 +256,29 @@ def test_registry_missing_file_and_unknown_name(tmp_path, monkeypatch):
     files = {f: registry.sha256_file(model_dir / f) for f in ("config.json", "model.safetensors")}
     reg.write_text(json.dumps({"tiny": {"files": files}}))
     assert RootsModel.from_pretrained("tiny").config.hidden_size == 32
+
+
+def test_mean_pooling_head_reads_only_real_tokens():
+    """classifier_pooling="mean": logits = classifier(masked mean of the last hidden states), and
+    padding a sequence further does not change them."""
+    from roots_zh.modeling import RootsConfig, RootsForSequenceClassification
+
+    paddle.seed(3)
+    config = RootsConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, num_labels=3, classifier_pooling="mean")
+    model = RootsForSequenceClassification(config)
+    model.eval()
+    assert model.roots.pooler is None
+    ids = paddle.to_tensor([[2, 15, 16, 17, 3, 0, 0], [2, 40, 41, 42, 43, 44, 3]])
+    mask = (ids != 0).astype("int64")
+    logits = model(ids, attention_mask=mask).logits.numpy()
+    hidden = model.roots(ids, attention_mask=mask).last_hidden_state.numpy()
+    m = mask.numpy()[..., None]
+    mean = (hidden * m).sum(1) / m.sum(1)
+    ref = mean @ model.classifier.weight.numpy() + model.classifier.bias.numpy()
+    np.testing.assert_allclose(logits, ref, atol=1e-5)
+    padded = paddle.concat([ids, paddle.zeros([2, 5], dtype="int64")], axis=1)
+    logits_padded = model(padded, attention_mask=(padded != 0).astype("int64")).logits.numpy()
+    np.testing.assert_allclose(logits_padded, logits, atol=1e-5)
+    with pytest.raises(ValueError, match="classifier_pooling"):
+        RootsConfig(vocab_size=120, classifier_pooling="max")

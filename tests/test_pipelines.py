@@ -87,3 +87,24 @@ def test_large_batch_matches_small_batches(tokenizer):
     big = clf.predict_proba(texts, batch_size=512)
     small = np.concatenate([clf.predict_proba(texts[i:i + 7], batch_size=7) for i in range(0, 70, 7)])
     np.testing.assert_allclose(big[:70], small, atol=1e-5)
+
+
+def test_mean_pooling_new_head_learns_saves_and_exports(tokenizer, tmp_path):
+    """pooling="mean" starts a head on the masked token mean; it learns, survives save/load and export."""
+    make_classifier(tokenizer).save_pretrained(tmp_path / "base")
+    with pytest.raises(ValueError, match="pooling"):
+        TextClassifier.from_pretrained(tmp_path / "base", pooling="mean")  # a trained head keeps its pooling
+    with pytest.raises(ValueError, match="pooling"):
+        TextClassifier.from_pretrained(tmp_path / "base", labels=["负面", "正面"], pooling="max")
+    clf = TextClassifier.from_pretrained(tmp_path / "base", labels=["负面", "正面"], pooling="mean")
+    assert clf.model.config.classifier_pooling == "mean" and clf.model.roots.pooler is None
+    train_x, train_y = toy_data(256, 0)
+    test_x, test_y = toy_data(64, 1)
+    clf.fit(train_x, train_y, epochs=4, batch_size=16, learning_rate=3e-3, eval_every=16)
+    assert clf.evaluate(test_x, test_y)["accuracy"] >= 0.95
+    clf.save_pretrained(tmp_path / "mean")
+    again = TextClassifier.from_pretrained(tmp_path / "mean")
+    assert again.model.config.classifier_pooling == "mean"
+    np.testing.assert_allclose(again.predict_proba(test_x), clf.predict_proba(test_x), atol=1e-5)
+    served = TextClassifier.from_pretrained(clf.export(tmp_path / "mean_export"), backend="inference", threads=1)
+    np.testing.assert_allclose(served.predict_proba(test_x, batch_size=7), clf.predict_proba(test_x), atol=1e-5)

@@ -85,7 +85,8 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
         return run_spans(task, model, init, out, data_root, recipe, limit)
     names = recipe.get("label_names") or {}  # dataset label -> shipped label name (e.g. "1" -> "正面")
     labels = [names.get(label, label) for label in recipe_labels(recipe, data_root)]
-    clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"])
+    clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"],
+                                         pooling=recipe.get("pooling"))
     if init != "pretrained":
         clf.model = random_classifier(clf.model.config, init, recipe["seed"])
     data = {}

@@ -34,6 +34,9 @@ def _typed(value: Any, kind: type, field: str) -> Any:
         raise ValueError(f"RootsConfig.{field} must be {kind.__name__}, got {value!r}") from None
 
 
+CLASSIFIER_POOLINGS = ("cls", "mean")
+
+
 class RootsConfig:
     """Architecture of a ROOTS (BERT/ERNIE-compatible) encoder.
 
@@ -61,6 +64,9 @@ class RootsConfig:
         pre_layer_norm: Pre-LN blocks (``x + f(LN(x))``, one final LayerNorm) instead of BERT's
             Post-LN; Pre-LN trains without the long early plateau of Post-LN (Xiong et al., 2020).
             BERT/ERNIE checkpoints are Post-LN (``False``, the default).
+        classifier_pooling: what a sequence-classification head reads: ``"cls"`` (BERT's tanh pooler
+            over [CLS], the default) or ``"mean"`` (mean of the last hidden states over real tokens,
+            no pooler), which uses token features straight from MLM pretraining.
     """
 
     model_type = "roots"
@@ -88,6 +94,7 @@ class RootsConfig:
         id2label: Optional[Dict[int, str]] = None,
         knowledge_fusion: Optional[Dict[str, Any]] = None,
         pre_layer_norm: bool = False,
+        classifier_pooling: str = "cls",
         **kwargs: Any,
     ) -> None:
         self.vocab_size = _typed(vocab_size, int, "vocab_size")
@@ -118,6 +125,10 @@ class RootsConfig:
         if not isinstance(pre_layer_norm, bool):
             raise ValueError(f"RootsConfig.pre_layer_norm must be a bool, got {pre_layer_norm!r}")
         self.pre_layer_norm = pre_layer_norm
+        if classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(f"RootsConfig.classifier_pooling must be one of {CLASSIFIER_POOLINGS}, "
+                             f"got {classifier_pooling!r}")
+        self.classifier_pooling = classifier_pooling
         # Fields of other libraries' files that do not change the architecture are kept, not lost.
         self.extra = {k: v for k, v in kwargs.items() if not k.startswith("_")}
         self.validate()

@@ -27,6 +27,14 @@ def token_cross_entropy(logits, labels):
     return losses.reshape([-1]).sum() / paddle.clip(valid.sum(), min=1.0)
 
 
+def masked_mean(hidden, attention_mask=None):
+    """Mean of ``hidden`` ``[B, L, H]`` over the positions where the 2-D ``attention_mask`` is 1."""
+    if attention_mask is None or attention_mask.ndim != 2:
+        return hidden.mean(axis=1)
+    weights = attention_mask.astype(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(axis=1) / paddle.clip(weights.sum(axis=1), min=1.0)
+
+
 def _dropout(config: RootsConfig) -> nn.Dropout:
     p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
     return nn.Dropout(p)
@@ -125,18 +133,23 @@ class RootsForPrefixLM(RootsPreTrainedModel):
 
 
 class RootsForSequenceClassification(RootsPreTrainedModel):
-    """Pooled [CLS] -> dropout -> linear. ``num_labels == 1`` is regression (MSE)."""
+    """Pooled [CLS] (or the masked mean of the tokens, ``config.classifier_pooling="mean"``) ->
+    dropout -> linear. ``num_labels == 1`` is regression (MSE)."""
 
     def __init__(self, config: RootsConfig) -> None:
         super().__init__(config)
-        self.roots = RootsModel(config)
+        self.roots = RootsModel(config, add_pooling_layer=config.classifier_pooling == "cls")
         self.dropout = _dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None, **backbone_kwargs):
         out = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs)
-        logits = self.classifier(self.dropout(out.pooler_output))
+        if self.config.classifier_pooling == "mean":
+            pooled = masked_mean(out.last_hidden_state, attention_mask)
+        else:
+            pooled = out.pooler_output
+        logits = self.classifier(self.dropout(pooled))
         loss = None
         if labels is not None:
             loss = (F.mse_loss(logits.squeeze(-1), labels.astype(logits.dtype)) if self.config.num_labels == 1

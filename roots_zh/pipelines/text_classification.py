@@ -41,7 +41,7 @@ class TextClassifier:
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
                         labels: Optional[Sequence[str]] = None, max_length: int = 128,
-                        normalize: Any = None, backend: str = "dygraph",
+                        normalize: Any = None, backend: str = "dygraph", pooling: Optional[str] = None,
                         **inference_options: Any) -> "TextClassifier":
         """A registered name or directory; ``labels`` (names in id order) start a new head.
 
@@ -49,10 +49,14 @@ class TextClassifier:
         -> simplified), a dict of switches or a ``Normalizer``; ``None`` keeps the one saved with the
         tokenizer. It is saved by ``save_pretrained``.
 
+        ``pooling``: what a new head reads, ``"cls"`` or ``"mean"`` (``RootsConfig.classifier_pooling``);
+        only with ``labels``, since a trained head keeps the pooling it was trained on.
+
         ``backend="inference"`` runs a directory exported by ``export()`` / ``tools/export.py`` with
         Paddle Inference; ``inference_options`` go to ``Predictor`` (device, precision, threads, pool_size)."""
         from ..hub import resolve_model_dir
         from ..modeling import RootsConfig, RootsForSequenceClassification
+        from ..modeling.config import CLASSIFIER_POOLINGS
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
@@ -60,6 +64,9 @@ class TextClassifier:
         if normalize is not None:
             tokenizer.normalizer = normalize  # validated here, before the model loads
         check_choice(backend, "backend", ("dygraph", "inference"))
+        if pooling is not None and labels is None:
+            raise ValueError("`pooling` applies to a new head: pass `labels` too (a trained head keeps "
+                             "the pooling it was trained with)")
         if backend == "inference":
             if labels is not None:
                 raise ValueError("`labels` start a new (untrained) head; fine-tune with backend='dygraph', "
@@ -76,6 +83,9 @@ class TextClassifier:
             if len(labels) < 2 or len(set(labels)) != len(labels):
                 raise ValueError(f"`labels` must hold >= 2 distinct names, got {labels}")
             overrides = {"num_labels": len(labels), "id2label": dict(enumerate(labels))}
+            if pooling is not None:
+                check_choice(pooling, "pooling", CLASSIFIER_POOLINGS)
+                overrides["classifier_pooling"] = pooling
             existing = RootsConfig.from_pretrained(directory).id2label
             if existing and existing != overrides["id2label"]:
                 logger.warning("replacing the classification head (labels %s -> %s)", existing, labels)
