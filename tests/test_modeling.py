@@ -282,3 +282,37 @@ def test_mean_pooling_head_reads_only_real_tokens():
     np.testing.assert_allclose(logits_padded, logits, atol=1e-5)
     with pytest.raises(ValueError, match="classifier_pooling"):
         RootsConfig(vocab_size=120, classifier_pooling="max")
+
+
+@pytest.mark.parametrize("transpose_weight", [False, True])
+def test_fast_linear_matches_plain_linear_in_value_and_gradients(transpose_weight):
+    """The training linear (bias gradient as a GEMM) gives F.linear's outputs and gradients, also
+    under to_static, and returns no gradient for frozen inputs (LoRA bases)."""
+    import paddle.nn.functional as F
+
+    from roots_zh.modeling.fast_linear import linear
+
+    rng = np.random.default_rng(0)
+    shape_w = (6, 5) if transpose_weight else (5, 6)
+    x0, w0, b0 = (rng.standard_normal(s).astype("float32") for s in ((3, 4, 5), shape_w, (6,)))
+
+    def grads(fn, frozen_w=False):
+        x, w, b = (paddle.to_tensor(a, stop_gradient=False) for a in (x0, w0, b0))
+        w.stop_gradient = frozen_w
+        y = fn(x, w, b)
+        (y * y).sum().backward()
+        return [y.numpy()] + [t.grad.numpy() if t.grad is not None else None for t in (x, w, b)]
+
+    def plain(x, w, b):
+        return (paddle.matmul(x, w, transpose_y=True) + b) if transpose_weight else F.linear(x, w, b)
+
+    def fast(x, w, b):
+        return linear(x, w, b, transpose_weight=transpose_weight)
+
+    ref = grads(plain)
+    for got in (grads(fast), grads(paddle.jit.to_static(fast, full_graph=True))):
+        for a, b in zip(ref, got):
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    frozen = grads(fast, frozen_w=True)
+    assert frozen[2] is None
+    np.testing.assert_allclose(frozen[1], ref[1], rtol=1e-5, atol=1e-5)

@@ -4,7 +4,8 @@ Every variant trains the roots-base architecture on the hybrid objective for a f
 machine's fp32 GEMM peak (numpy and paddle.matmul, same shape as the FFN) is measured in the same
 run, so the MFU figures are ratios of numbers taken together. MKL's fast path on AMD CPUs
 (``roots_zh/utils/cpu_blas.py``) can only be chosen before a process's first BLAS call, so the steps
-before it run in a child process with ``ROOTS_MKL_FAST_PATH=0`` and the last step in this one.
+before it run in a child process with ``ROOTS_MKL_FAST_PATH=0`` and the last two steps in this one.
+The earlier steps run with the GEMM bias gradient off (``set_gemm_bias_grad(False)``).
 """
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ NAME = "train"
 TITLE = "Pretraining speed"
 PEAK_THREADS = 2  # paddle.matmul threads while the GEMM peak is measured
 
-# (label, threads, static graph, logits only at predicted positions)
+# (label, threads, static graph, logits only at predicted positions, bias gradients as GEMMs)
 VARIANTS = [
-    ("baseline: dygraph, 1 thread, full-sequence logits", 1, False, False),
-    ("+ logits only at masked/target positions", 1, False, True),
-    ("+ 2 math threads", 2, False, True),
-    ("+ to_static graph (what tools/pretrain.py runs)", 2, True, True),
+    ("baseline: dygraph, 1 thread, full-sequence logits", 1, False, False, False),
+    ("+ logits only at masked/target positions", 1, False, True, False),
+    ("+ 2 math threads", 2, False, True, False),
+    ("+ to_static graph (what tools/pretrain.py runs)", 2, True, True, False),
 ]
 
 
@@ -45,15 +46,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _variant(label, threads, static, masked_only, args, peak):
+def _variant(label, threads, static, masked_only, gemm_bias_grad, args, peak):
     import numpy as np
     import paddle
+
+    from roots_zh.modeling.fast_linear import set_gemm_bias_grad
 
     from roots_zh.modeling import RootsConfig, RootsForMaskedLM
     from roots_zh.training.flops import encoder_flops_per_token, head_flops
     from roots_zh.training.pretrain import HybridObjective, PretrainArgs, build_optimizer
     from roots_zh.training.pretrain_data import SpecialIds, mlm_batch, prefix_lm_batch
 
+    set_gemm_bias_grad(gemm_bias_grad)
     paddle.base.core.set_num_threads(threads)
     paddle.seed(0)
     pargs = PretrainArgs(data_dir="", output_dir="", batch_size=args.batch_size, seq_len=args.seq_len)
@@ -129,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.steps, args.batch_size = 3, 8
     before = _without_fast_path(args)
-    label, *settings = VARIANTS[-1]
-    after = _measure([(f"+ MKL fast path ({mkl_fast_path_status().split(' (')[0]})", *settings)], args)
+    _, threads, static, masked_only, _ = VARIANTS[-1]
+    after = _measure([(f"+ MKL fast path ({mkl_fast_path_status().split(' (')[0]})", threads, static, masked_only, False),
+                      ("+ bias gradients as GEMMs (roots_zh/modeling/fast_linear.py)", threads, static, masked_only, True)],
+                     args)
     peaks = {"numpy_gflops": max(before["peak"]["numpy_gflops"], after["peak"]["numpy_gflops"]),
              "paddle_default_gflops": before["peak"]["paddle_gflops"],
              "paddle_fast_path_gflops": after["peak"]["paddle_gflops"], "shape": after["peak"]["shape"]}
