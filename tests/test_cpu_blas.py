@@ -54,3 +54,12 @@ def test_paddle_matmul_on_the_fast_path_matches_float64():
 def test_vendor_is_read_from_cpuinfo():
     vendor = cpu_blas.cpu_vendor()
     assert vendor == "" or vendor.isalnum()
+
+
+@pytest.mark.skipif(not AMD, reason="the shim is only built on AMD CPUs")
+def test_unwritable_cache_falls_back_without_failing_the_import(tmp_path):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    status = _run("import roots_zh; from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; print(s())",
+                  ROOTS_HOME=str(blocker))
+    assert status.splitlines()[-1].startswith("MKL_DEBUG_CPU_TYPE=5 (shim not built")

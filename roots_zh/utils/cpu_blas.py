@@ -86,7 +86,11 @@ def _enable() -> str:
     vendor = cpu_vendor()
     if vendor != "AuthenticAMD":
         return f"not needed (CPU vendor {vendor or 'unknown'})"
-    shim = _compiled_shim()
+    try:
+        shim = _compiled_shim()
+    except OSError as exc:  # e.g. a read-only $ROOTS_HOME: never fail `import roots_zh` over speed
+        logger.debug("no MKL vendor shim: %s", exc)
+        shim = None
     if shim is not None:
         try:
             ctypes.CDLL(str(shim), mode=ctypes.RTLD_GLOBAL)
@@ -94,7 +98,7 @@ def _enable() -> str:
         except OSError as exc:
             logger.debug("could not load %s: %s", shim, exc)
     os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
-    return "MKL_DEBUG_CPU_TYPE=5 (no C compiler for the shim)"
+    return "MKL_DEBUG_CPU_TYPE=5 (shim not built: no C compiler or no writable $ROOTS_HOME)"
 
 
 def mkl_fast_path_status() -> str:
