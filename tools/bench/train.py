@@ -31,7 +31,7 @@ VARIANTS = [
     ("baseline: dygraph, 1 thread, full-sequence logits", 1, False, False, False),
     ("+ logits only at masked/target positions", 1, False, True, False),
     ("+ 2 math threads", 2, False, True, False),
-    ("+ to_static graph (what tools/pretrain.py runs)", 2, True, True, False),
+    ("+ to_static graph", 2, True, True, False),
 ]
 
 
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     before = _without_fast_path(args)
     _, threads, static, masked_only, _ = VARIANTS[-1]
     after = _measure([(f"+ MKL fast path ({mkl_fast_path_status().split(' (')[0]})", threads, static, masked_only, False),
-                      ("+ bias gradients as GEMMs (roots_zh/modeling/fast_linear.py)", threads, static, masked_only, True)],
+                      ("+ bias gradients as GEMMs (= tools/pretrain.py now)", threads, static, masked_only, True)],
                      args)
     peaks = {"numpy_gflops": max(before["peak"]["numpy_gflops"], after["peak"]["numpy_gflops"]),
              "paddle_default_gflops": before["peak"]["paddle_gflops"],
