@@ -18,7 +18,7 @@ INITS = ("pretrained", "random", "paddlenlp")
 METRICS = ("accuracy", "f1", "rougeL", "bleu")  # the first one a split reports is shown
 PERCENT_METRICS = {"accuracy"}  # stored as fractions, shown in points
 RECIPE_FIELDS = (("epochs", "epochs"), ("max_length", "max tokens"), ("learning_rate", "LR"),
-                 ("batch_size", "batch"), ("warmup_ratio", "warm-up"), ("seed", "seed"))
+                 ("batch_size", "batch"), ("warmup_ratio", "warm-up"), ("pooling", "pooling"), ("seed", "seed"))
 Results = Dict[str, Dict[str, dict]]  # task -> init -> result
 
 
@@ -80,7 +80,7 @@ def _rows(task: str, runs: Dict[str, dict], with_paddlenlp: bool) -> List[str]:
 
 
 def _recipe_line(task: str, runs: Dict[str, dict]) -> str:
-    first = next(iter(runs.values()))
+    first = runs.get("pretrained") or next(iter(runs.values()))
     recipe = first.get("recipe", {})
     parts = [f"{label} {recipe[key]}" for key, label in RECIPE_FIELDS if recipe.get(key) is not None]
     seconds = ", ".join(f"{init} {runs[init]['train_seconds']:,.0f} s" for init in INITS
