@@ -111,13 +111,14 @@ def _weights(out):
     return {k: v.numpy() for k, v in paddle.load(str(out / "checkpoint" / "model.pdparams")).items()}
 
 
-def test_resume_continues_exactly(tiny_setup, tmp_path):
+@pytest.mark.parametrize("graph", ["--no-static", "--static"])  # dygraph (default) and to_static
+def test_resume_continues_exactly(tiny_setup, tmp_path, graph):
     tok, data = tiny_setup
-    straight = _weights(_train(tok, data, tmp_path / "a", 6))
-    _train(tok, data, tmp_path / "b", 6, ["--stop-at-step", "4"])  # interrupted at step 4
+    straight = _weights(_train(tok, data, tmp_path / "a", 6, [graph]))
+    _train(tok, data, tmp_path / "b", 6, ["--stop-at-step", "4", graph])  # interrupted at step 4
     state = json.loads((tmp_path / "b/checkpoint/trainer_state.json").read_text())
     assert state["step"] == 4
-    resumed = _weights(_train(tok, data, tmp_path / "b", 6, ["--resume"]))
+    resumed = _weights(_train(tok, data, tmp_path / "b", 6, ["--resume", graph]))
     for key in straight:
         np.testing.assert_allclose(resumed[key], straight[key], rtol=0, atol=1e-6, err_msg=key)
     log = [json.loads(line) for line in open(tmp_path / "a/log.jsonl")]

@@ -161,8 +161,11 @@ def main(argv=None) -> None:
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=int)
     for name in ("learning_rate", "prefix_ratio", "weight_decay", "stop_after_seconds"):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=float)
+    t.add_argument("--static", dest="static", action="store_true", default=None,
+                   help="train the to_static graph (default: dygraph, faster with the MKL fast path and "
+                        "GEMM bias gradients; see `python tools/benchmark.py train`)")
     t.add_argument("--no-static", dest="static", action="store_false", default=None,
-                   help="train in dygraph instead of the to_static graph")
+                   help="train in dygraph (the default)")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="ship a checkpoint as fp16 safetensors + tokenizer")

@@ -2,8 +2,11 @@
 [4096, 1024] gradient over its rows (the bias grad of ``x @ W + b``) and ~11 ms to add the bias,
 while MKL does ``ones[1, N] @ dY`` in 0.3 ms. Training one FFN-sized linear (32x128 tokens,
 256 -> 1024) forward + backward: 107-134 ms with ``F.linear``, 34-41 ms here, same results to fp32
-rounding (``tests/test_modeling.py``). Used while training; eval, export and inference run the
-plain ``F.linear`` graph, so exported models hold only standard ops.
+rounding (``tests/test_modeling.py``). Used while training in dygraph (pretraining, 32x128 batches:
+3,700-3,770 vs 3,010-3,090 tokens/s). Under ``to_static`` the PyLayer made training slower (1,640-2,050
+vs 2,500-2,640 tokens/s; PIR's PyLayer save/restore, ``tuple_push``, is among the top costs in its
+profile), so traced graphs, eval, export and inference run plain ``F.linear``; exported models hold only
+standard ops.
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class _LinearWithGemmBiasGrad(PyLayer):
 
 def linear(x, weight, bias=None, transpose_weight: bool = False, training: bool = True):
     """``F.linear`` semantics; in training with a bias, the bias gradient is computed as a GEMM."""
-    if (training and _enabled["value"] and bias is not None
+    if (training and _enabled["value"] and bias is not None and paddle.in_dynamic_mode()
             and not (x.stop_gradient and weight.stop_gradient and bias.stop_gradient)):
         return _LinearWithGemmBiasGrad.apply(x, weight, bias, transpose_weight)
     y = paddle.matmul(x, weight, transpose_y=transpose_weight) if transpose_weight else F.linear(x, weight)
@@ -65,6 +68,6 @@ class Linear(nn.Linear):
     """``nn.Linear`` (same parameters and names) that trains with :func:`linear`."""
 
     def forward(self, x):
-        if self.training and self.bias is not None and _enabled["value"]:
+        if self.training and self.bias is not None and _enabled["value"] and paddle.in_dynamic_mode():
             return linear(x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)

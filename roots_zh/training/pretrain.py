@@ -44,7 +44,7 @@ class PretrainArgs:
     save_every: int = 100
     eval_every: int = 250
     eval_batches: int = 8
-    static: bool = True
+    static: bool = False  # dygraph: 3,936 vs 3,301 tokens/s for to_static (`benchmark.py train`)
     threads: Optional[int] = None
     stop_after_seconds: Optional[float] = None  # checkpoint and exit (resume later)
     stop_at_step: Optional[int] = None  # likewise, at a step (the schedule still spans max_steps)
