@@ -109,6 +109,7 @@ def _finetune(args, root: Path) -> Path:
     if (out / "config.json").is_file():
         return out
     if "roots-sentiment" in load_registry():  # the shipped ChnSentiCorp model: what users run
+        args.finetuned = "roots-sentiment"  # the report names the model actually measured
         return Path("roots-sentiment")
     print(f"fine-tuning roots-base on {args.ft_examples} ChnSentiCorp examples -> {out}")
     train, _ = load_classification_set(root, "chnsenticorp", "train")
