@@ -139,7 +139,6 @@ class Predictor:
                 f"threads={self.threads}, pool_size={self.pool_size})")
 
 
-
 def _bind_clone(template, bound: threading.local) -> None:
     """Worker-thread initializer: the thread's own predictor, cloned (weights shared) in this thread."""
     bound.predictor = template.clone()

@@ -15,16 +15,17 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
-_enabled = {"value": True}
+_GEMM_BIAS_GRAD = True
 
 
 def set_gemm_bias_grad(enabled: bool) -> None:
     """Switch the GEMM bias gradient on (default) or off (plain ``F.linear``; for benchmarks)."""
-    _enabled["value"] = bool(enabled)
+    global _GEMM_BIAS_GRAD
+    _GEMM_BIAS_GRAD = bool(enabled)
 
 
 class _LinearWithGemmBiasGrad(PyLayer):
-    """``y = x @ W (+ b)`` (``W`` is ``[in, out]``, or ``[out, in]`` with ``transpose_weight``)."""
+    """``y = x @ W + b`` (``W`` is ``[in, out]``, or ``[out, in]`` with ``transpose_weight``)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, transpose_weight: bool = False):
@@ -32,9 +33,7 @@ class _LinearWithGemmBiasGrad(PyLayer):
         ctx.save_for_backward(x2, weight)
         ctx.transpose_weight = transpose_weight
         ctx.needs_grad = (not x.stop_gradient, not weight.stop_gradient, not bias.stop_gradient)
-        y = paddle.matmul(x2, weight, transpose_y=transpose_weight)
-        if bias is not None:
-            y = y + bias.unsqueeze(0)
+        y = paddle.matmul(x2, weight, transpose_y=transpose_weight) + bias.unsqueeze(0)
         out_features = weight.shape[0] if transpose_weight else weight.shape[1]
         return y.reshape(list(x.shape[:-1]) + [out_features])
 
@@ -57,10 +56,12 @@ class _LinearWithGemmBiasGrad(PyLayer):
 
 def linear(x, weight, bias=None, transpose_weight: bool = False, training: bool = True):
     """``F.linear`` semantics; in training with a bias, the bias gradient is computed as a GEMM."""
-    if (training and _enabled["value"] and bias is not None and paddle.in_dynamic_mode()
+    if (training and _GEMM_BIAS_GRAD and bias is not None and paddle.in_dynamic_mode()
             and not (x.stop_gradient and weight.stop_gradient and bias.stop_gradient)):
         return _LinearWithGemmBiasGrad.apply(x, weight, bias, transpose_weight)
-    y = paddle.matmul(x, weight, transpose_y=transpose_weight) if transpose_weight else F.linear(x, weight)
+    if not transpose_weight:
+        return F.linear(x, weight, bias)
+    y = paddle.matmul(x, weight, transpose_y=True)
     return y + bias if bias is not None else y
 
 
@@ -68,6 +69,4 @@ class Linear(nn.Linear):
     """``nn.Linear`` (same parameters and names) that trains with :func:`linear`."""
 
     def forward(self, x):
-        if self.training and self.bias is not None and _enabled["value"] and paddle.in_dynamic_mode():
-            return linear(x, self.weight, self.bias)
-        return F.linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias, training=self.training)

@@ -28,7 +28,7 @@ from .env import roots_home
 logger = logging.getLogger(__name__)
 
 SHIM_SOURCE = Path(__file__).with_name("mkl_vendor_shim.c")
-_state: dict = {"status": None}
+_STATUS: Optional[str] = None  # what enable_mkl_fast_path did in this process
 
 
 def cpu_vendor() -> str:
@@ -70,12 +70,11 @@ def _compiled_shim() -> Optional[Path]:
 
 def enable_mkl_fast_path() -> str:
     """Make MKL use its fast kernels on AMD CPUs; returns what was done (also in ``mkl_fast_path_status()``)."""
-    if _state["status"] is not None:
-        return _state["status"]
-    status = _enable()
-    _state["status"] = status
-    logger.debug("MKL fast path: %s", status)
-    return status
+    global _STATUS
+    if _STATUS is None:
+        _STATUS = _enable()
+        logger.debug("MKL fast path: %s", _STATUS)
+    return _STATUS
 
 
 def _enable() -> str:
@@ -103,4 +102,4 @@ def _enable() -> str:
 
 def mkl_fast_path_status() -> str:
     """What ``enable_mkl_fast_path`` did in this process ('not run' before it ran)."""
-    return _state["status"] or "not run"
+    return _STATUS or "not run"

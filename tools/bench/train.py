@@ -50,9 +50,8 @@ def _variant(label, threads, static, masked_only, gemm_bias_grad, args, peak):
     import numpy as np
     import paddle
 
-    from roots_zh.modeling.fast_linear import set_gemm_bias_grad
-
     from roots_zh.modeling import RootsConfig, RootsForMaskedLM
+    from roots_zh.modeling.fast_linear import set_gemm_bias_grad
     from roots_zh.training.flops import encoder_flops_per_token, head_flops
     from roots_zh.training.pretrain import HybridObjective, PretrainArgs, build_optimizer
     from roots_zh.training.pretrain_data import SpecialIds, mlm_batch, prefix_lm_batch
@@ -125,8 +124,6 @@ def _without_fast_path(args) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from roots_zh.utils.cpu_blas import mkl_fast_path_status
-
     if args.rows_json:  # the child
         Path(args.rows_json).write_text(json.dumps(_measure(VARIANTS, args)), encoding="utf-8")
         return 0
@@ -134,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         args.steps, args.batch_size = 3, 8
     before = _without_fast_path(args)
     _, threads, static, masked_only, _ = VARIANTS[-1]
-    after = _measure([(f"+ MKL fast path ({mkl_fast_path_status().split(' (')[0]})", threads, static, masked_only, False),
+    after = _measure([("+ MKL fast path", threads, static, masked_only, False),
                       ("MKL fast path, dygraph (no to_static)", threads, False, masked_only, False),
                       ("+ bias gradients as GEMMs (dygraph only)", threads, False, masked_only, True)],
                      args)
@@ -162,9 +159,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _row(row: Dict[str, Any], last: bool) -> str:
     speedup = f"{row['speedup_vs_baseline']:.2f}"
-    mfu = row.get("mfu", row.get("mfu_vs_numpy_peak", 0.0))
     return (f"| {row['variant']} | {row['tokens_per_s']:,.0f} | {row['model_gflops']:.1f} | "
-            f"{mfu:.2f} | {row.get('mfu_vs_numpy_peak', 0.0):.2f} | {f'**{speedup}**' if last else speedup} |")
+            f"{row['mfu']:.2f} | {row['mfu_vs_numpy_peak']:.2f} | {f'**{speedup}**' if last else speedup} |")
 
 
 def markdown(result: Dict[str, Any]) -> str:
@@ -172,17 +168,17 @@ def markdown(result: Dict[str, Any]) -> str:
     quick = " --quick" if result.get("quick") else ""
     peak, rows = result.get("matmul_peak", {}), result.get("rows", [])
     shape = "×".join(str(d) for d in peak.get("shape", []))
-    default = peak.get("paddle_default_gflops", peak.get("paddle_gflops", 0))
-    fast = peak.get("paddle_fast_path_gflops")
-    paddle_peaks = f"{default:.1f} GFLOP/s by default" + (f", {fast:.1f} with the MKL fast path" if fast else "")
-    best = peak.get("best_gflops", max(peak.get("numpy_gflops", 0), default))
+    env = result.get("environment") or {}
     lines = [f"## {TITLE} — `python tools/benchmark.py train{quick}` ({run_context(result)}; roots-base "
              f"architecture, batch {result.get('batch_size')} × {result.get('seq_len')}, vocab "
              f"{result.get('vocab_size', 0):,}, {result.get('steps')} timed steps per variant)", "",
              f"fp32 GEMM peak in the same run ({shape}): numpy {peak.get('numpy_gflops', 0):.1f} GFLOP/s, "
-             f"`paddle.matmul` ({peak.get('paddle_threads', PEAK_THREADS)} threads) {paddle_peaks}. "
-             f"MFU is model GFLOP/s over the best of these ({best:.1f}). CPU: "
-             f"{(result.get('environment') or {}).get('cpu_vendor') or 'vendor not recorded'}.", "",
+             f"`paddle.matmul` ({peak.get('paddle_threads', PEAK_THREADS)} threads) "
+             f"{peak.get('paddle_default_gflops', 0):.1f} GFLOP/s by default, "
+             f"{peak.get('paddle_fast_path_gflops', 0):.1f} with the MKL fast path. "
+             f"MFU is model GFLOP/s over the best of these ({peak.get('best_gflops', 0):.1f}). CPU: "
+             f"{env.get('cpu_vendor') or 'vendor not recorded'}; MKL fast path: "
+             f"{env.get('mkl_fast_path') or 'not recorded'}.", "",
              "| step | tokens/s | model GFLOP/s | MFU | MFU vs numpy peak | speed-up |",
              "|---|---:|---:|---:|---:|---:|"]
     lines += [_row(r, i == len(rows) - 1) for i, r in enumerate(rows)]
