@@ -28,6 +28,9 @@ setup(
         "paddlenlp": PADDLENLP_PINS,
         "plot": ["matplotlib"],
         "pretrain": ["scikit-learn", "matplotlib"],  # embed-init (randomized SVD), loss curves
+        # tools/pretrain_gpu.py on a CUDA machine (and its parity test here); not part of `test`:
+        # the PyPI torch wheel pulls ~2.5 GB of CUDA libraries
+        "pretrain-gpu": ["torch>=2.1", "safetensors"],
         "opencc": OPENCC,
         "onnx": ONNX,
         "serve": SERVE,

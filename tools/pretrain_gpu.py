@@ -479,12 +479,23 @@ def cmd_export(ns) -> None:
     from roots_zh.modeling.convert import to_roots_names
 
     model.load_roots_state(to_roots_names(state))
-    model.save_pretrained(target)
+    model.save_pretrained(target, dtype=ns.dtype)
     for name in ("spm.model", "spm.vocab", "tokenizer_config.json"):
-        if (Path(ns.tokenizer) / name).is_file():
-            shutil.copy(Path(ns.tokenizer) / name, target / name)
+        source = Path(ns.tokenizer) / name
+        if source.is_file() and not ((target / name).exists() and (target / name).samefile(source)):
+            shutil.copy(source, target / name)
     (target / "gpu_pretrain.json").write_text(json.dumps({k: v for k, v in info.items() if k != "shards"}, indent=2))
+    if (shard_dir.parent / "log.jsonl").is_file():  # the run's loss and held-out curves
+        from roots_zh.training.pretrain import plot_log
+
+        plot_log(shard_dir.parent / "log.jsonl", target / "pretrain_curve.png")
     print(f"wrote {target} (step {info['step']}, {info['tokens_seen'] / 1e6:.0f} M tokens)")
+    if ns.register:
+        from roots_zh.hub.registry import register_model
+
+        register_model(ns.register, target, description="ROOTS base encoder pretrained by this project",
+                       how_to_get="run `python tools/pretrain_gpu.py pack/train/export` (see the model card)")
+        print(f"registered {ns.register}")
 
 
 def main(argv=None) -> None:
@@ -526,6 +537,9 @@ def main(argv=None) -> None:
     e.add_argument("--shards", required=True)
     e.add_argument("--tokenizer", required=True)
     e.add_argument("--to", required=True)
+    e.add_argument("--dtype", default=None, choices=["float32", "float16", "int8"],
+                   help="weight storage (default: fp32, as trained; ship float16)")
+    e.add_argument("--register", default=None, help="register the directory under this name (e.g. roots-base)")
     e.set_defaults(fn=cmd_export)
     ns = ap.parse_args(argv)
     ns.fn(ns)
