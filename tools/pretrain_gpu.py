@@ -319,13 +319,14 @@ def cmd_train(ns) -> None:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": ns.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=ns.lr, betas=(0.9, 0.98), eps=1e-6, fused=device.type == "cuda")
-    step, tokens_seen, train_seconds, rewarm_from = 0, 0, 0.0, None
+    step, tokens_seen, train_seconds, rewarm_from, best_acc = 0, 0, 0.0, None, -1.0
     ckpt = state_dir / "state.pt"
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, tokens_seen, train_seconds = state["step"], state["tokens_seen"], state["train_seconds"]
+        best_acc = state.get("best_acc", -1.0)  # the shards already returned hold that model
         log({"event": "resumed", "step": step, "tokens_seen": tokens_seen})
     elif ns.init_shards:
         # a cold machine lost the optimizer state: continue the count, re-warm the fresh moments
@@ -373,7 +374,7 @@ def cmd_train(ns) -> None:
     def save_state():
         tmp = ckpt.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "tokens_seen": tokens_seen, "train_seconds": train_seconds}, tmp)
+                    "tokens_seen": tokens_seen, "train_seconds": train_seconds, "best_acc": best_acc}, tmp)
         os.replace(tmp, ckpt)
         (state_dir / "log.jsonl").write_text(log_path.read_text())
 
@@ -386,7 +387,7 @@ def cmd_train(ns) -> None:
 
     model.train()
     budget_end = t0 + ns.seconds
-    window_t, window_tok, best_acc = time.time(), 0, -1.0
+    window_t, window_tok = time.time(), 0
     log({"event": "start", "step": step, "params": sum(p.numel() for p in model.parameters()),
          "setup_s": round(time.time() - t0, 1)})
     while True:
@@ -409,7 +410,8 @@ def cmd_train(ns) -> None:
         tokens_seen += n_tok
         window_tok += n_tok
         if step % ns.log_every == 0:
-            torch.cuda.synchronize() if device.type == "cuda" else None
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             dt = time.time() - window_t
             train_seconds += dt
             log({"step": step, "kind": kind, "epoch": epoch, "loss": loss.item(), "acc": acc.item(),
@@ -428,7 +430,8 @@ def cmd_train(ns) -> None:
     metrics = evaluate()
     log({"step": step, "tokens_seen": tokens_seen, **metrics, "event": "end"})
     save_state()
-    names = export(final=bool(ns.decay_seconds)) if metrics["eval_mlm_acc"] > best_acc else "kept best"
+    improved = metrics["eval_mlm_acc"] > best_acc or not (out / "shards" / "shards.json").is_file()
+    names = export(final=bool(ns.decay_seconds)) if improved else "kept best"
     log({"event": "exported", "shards": names, "total_s": round(time.time() - t0, 1)})
 
 
