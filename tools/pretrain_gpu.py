@@ -15,7 +15,7 @@ travel back) that ``RootsForMaskedLM.from_pretrained`` reads through its HF load
     # CPU, here: shards -> a ROOTS model directory (fp32) with config and tokenizer
     python tools/pretrain_gpu.py export --shards <files_at> --tokenizer pretrained/roots-base --to DIR
 
-Only ``export`` imports roots_zh (and Paddle); ``pack`` needs numpy, ``train`` numpy and torch.
+``pack`` and ``export`` run here and use roots_zh; ``train`` needs only numpy and torch.
 """
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 SHARD_BYTES = 15 * 2 ** 20
-SPECIAL = {"pad": 0, "cls": 2, "sep": 3, "mask": 4, "first_normal": 5}  # overwritten from meta
 
 
 # ----------------------------------------------------------------------------- pack (CPU side)
@@ -48,22 +47,16 @@ def cmd_pack(ns) -> None:
         (out / f"{split}_ids.u16.xz").write_bytes(lzma.compress(ids.astype("<u2").tobytes(), preset=ns.preset))
         (out / f"{split}_starts.bits.xz").write_bytes(lzma.compress(np.packbits(starts.astype(bool)).tobytes()))
         sizes[split] = int(len(ids))
-    from_tok = _special_from_tokenizer(meta["tokenizer_dir"])
-    packed = {"tokens": sizes, "vocab_size": meta["vocab_size"], "special": from_tok,
+    from dataclasses import asdict
+
+    from roots_zh.training.pretrain_data import special_ids
+
+    special = asdict(special_ids(Path(meta["tokenizer_dir"])))
+    packed = {"tokens": sizes, "vocab_size": special.pop("vocab_size"), "special": special,
               "source_meta": {k: meta[k] for k in ("weights", "sources", "heldout_every", "seed")}}
     (out / "meta.json").write_text(json.dumps(packed, ensure_ascii=False, indent=2), encoding="utf-8")
     total = sum(f.stat().st_size for f in out.iterdir())
     print(json.dumps({"tokens": sizes, "bytes": total, "mib": round(total / 2 ** 20, 1)}))
-
-
-def _special_from_tokenizer(tokenizer_dir: str) -> dict:
-    import sentencepiece as spm
-
-    sp = spm.SentencePieceProcessor(model_file=str(Path(tokenizer_dir) / "spm.model"))
-    ids = {name: sp.piece_to_id(piece) for name, piece in
-           (("pad", "[PAD]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("mask", "[MASK]"))}
-    ids["first_normal"] = max(ids.values()) + 1
-    return ids
 
 
 def load_packed(data_dir: Path, split: str, n_tokens: int):
@@ -133,29 +126,36 @@ def build_model(cfg: dict):
     return MaskedLM()
 
 
-def hf_state_dict(model) -> dict:
-    """torch module names -> HF ``BertForPreTraining`` names (q/k/v split, weights stay [out, in])."""
-    out = {}
-    sd = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-    out["bert.embeddings.word_embeddings.weight"] = sd["word.weight"]
-    out["bert.embeddings.position_embeddings.weight"] = sd["position.weight"]
-    out["bert.embeddings.token_type_embeddings.weight"] = sd["token_type.weight"]
-    out["bert.embeddings.LayerNorm.weight"] = sd["emb_norm.weight"]
-    out["bert.embeddings.LayerNorm.bias"] = sd["emb_norm.bias"]
-    n_layers = len(model.layers)
-    for i in range(n_layers):
-        pre, hf = f"layers.{i}.", f"bert.encoder.layer.{i}."
-        for kind in ("weight", "bias"):
-            q, k, v = sd[pre + f"qkv.{kind}"].chunk(3, dim=0)
-            for name, t in (("query", q), ("key", k), ("value", v)):
-                out[hf + f"attention.self.{name}.{kind}"] = t.contiguous()
+def _hf_names(n_layers: int):
+    """``(torch name, HF BertForPreTraining name)`` of every weight except the fused q/k/v."""
+    yield "word.weight", "bert.embeddings.word_embeddings.weight"
+    yield "position.weight", "bert.embeddings.position_embeddings.weight"
+    yield "token_type.weight", "bert.embeddings.token_type_embeddings.weight"
+    yield "decoder_bias", "cls.predictions.bias"
+    for kind in ("weight", "bias"):
+        yield f"emb_norm.{kind}", f"bert.embeddings.LayerNorm.{kind}"
+        yield f"transform.{kind}", f"cls.predictions.transform.dense.{kind}"
+        yield f"head_norm.{kind}", f"cls.predictions.transform.LayerNorm.{kind}"
+        for i in range(n_layers):
             for src, dst in (("out", "attention.output.dense"), ("attention_norm", "attention.output.LayerNorm"),
                              ("fc1", "intermediate.dense"), ("fc2", "output.dense"), ("ffn_norm", "output.LayerNorm")):
-                out[hf + f"{dst}.{kind}"] = sd[pre + f"{src}.{kind}"]
-    for kind in ("weight", "bias"):
-        out[f"cls.predictions.transform.dense.{kind}"] = sd[f"transform.{kind}"]
-        out[f"cls.predictions.transform.LayerNorm.{kind}"] = sd[f"head_norm.{kind}"]
-    out["cls.predictions.bias"] = sd["decoder_bias"]
+                yield f"layers.{i}.{src}.{kind}", f"bert.encoder.layer.{i}.{dst}.{kind}"
+
+
+def _qkv_names(n_layers: int):
+    """``(fused torch name, [HF query, key, value names])``."""
+    for i in range(n_layers):
+        for kind in ("weight", "bias"):
+            yield (f"layers.{i}.qkv.{kind}",
+                   [f"bert.encoder.layer.{i}.attention.self.{n}.{kind}" for n in ("query", "key", "value")])
+
+
+def hf_state_dict(model) -> dict:
+    """torch module names -> HF ``BertForPreTraining`` names (q/k/v split, weights stay [out, in])."""
+    sd = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    out = {hf: sd[name] for name, hf in _hf_names(len(model.layers))}
+    for name, parts in _qkv_names(len(model.layers)):
+        out.update({hf: t.contiguous() for hf, t in zip(parts, sd[name].chunk(3, dim=0))})
     return out
 
 
@@ -198,13 +198,14 @@ class GpuBatcher:
         self.n_windows = len(ids) // self.body
         self.special, self.vocab_size, self.device, self.seed = special, vocab_size, device, seed
         self.offsets = torch.arange(self.body, device=device)
+        self._epoch, self._perm = None, None  # the current epoch's window order
 
     def windows(self, step: int, batch: int):
         """Window indices of ``step``: a seeded permutation per epoch, so resuming is exact."""
         torch = self.torch
         per_epoch = self.n_windows // batch
         epoch, within = divmod(step, per_epoch)
-        if getattr(self, "_epoch", None) != epoch:
+        if self._epoch != epoch:
             g = torch.Generator(device="cpu").manual_seed(self.seed * 1000 + epoch)
             self._perm, self._epoch = torch.randperm(self.n_windows, generator=g).to(self.device), epoch
         return self._perm[within * batch:(within + 1) * batch], epoch
@@ -314,8 +315,8 @@ def cmd_train(ns) -> None:
 
     torch.manual_seed(ns.seed)
     model = build_model(cfg).to(device)
-    decay = [p for n, p in model.named_parameters() if p.ndim == 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    decay = [p for p in model.parameters() if p.ndim == 2]  # matrices; not biases or LayerNorms
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": ns.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=ns.lr, betas=(0.9, 0.98), eps=1e-6, fused=device.type == "cuda")
@@ -443,21 +444,8 @@ def load_hf_shards_into(model, shard_dir: Path, device) -> None:
     hf = {}
     for f in sorted(shard_dir.glob("*.safetensors")):
         hf.update(load_file(str(f)))
-    sd = {"word.weight": hf["bert.embeddings.word_embeddings.weight"],
-          "position.weight": hf["bert.embeddings.position_embeddings.weight"],
-          "token_type.weight": hf["bert.embeddings.token_type_embeddings.weight"],
-          "emb_norm.weight": hf["bert.embeddings.LayerNorm.weight"], "emb_norm.bias": hf["bert.embeddings.LayerNorm.bias"],
-          "transform.weight": hf["cls.predictions.transform.dense.weight"],
-          "transform.bias": hf["cls.predictions.transform.dense.bias"],
-          "head_norm.weight": hf["cls.predictions.transform.LayerNorm.weight"],
-          "head_norm.bias": hf["cls.predictions.transform.LayerNorm.bias"], "decoder_bias": hf["cls.predictions.bias"]}
-    for i in range(len(model.layers)):
-        pre, src = f"layers.{i}.", f"bert.encoder.layer.{i}."
-        for kind in ("weight", "bias"):
-            sd[pre + f"qkv.{kind}"] = torch.cat([hf[src + f"attention.self.{n}.{kind}"] for n in ("query", "key", "value")])
-            for dst, name in (("out", "attention.output.dense"), ("attention_norm", "attention.output.LayerNorm"),
-                              ("fc1", "intermediate.dense"), ("fc2", "output.dense"), ("ffn_norm", "output.LayerNorm")):
-                sd[pre + f"{dst}.{kind}"] = hf[src + f"{name}.{kind}"]
+    sd = {name: hf[hf_name] for name, hf_name in _hf_names(len(model.layers))}
+    sd.update({name: torch.cat([hf[p] for p in parts]) for name, parts in _qkv_names(len(model.layers))})
     model.load_state_dict({k: v.to(device) for k, v in sd.items()})
 
 
@@ -470,6 +458,7 @@ def cmd_export(ns) -> None:
     from safetensors.numpy import load_file
 
     from roots_zh.modeling import RootsConfig, RootsForMaskedLM
+    from roots_zh.modeling.convert import to_roots_names
 
     shard_dir, target = Path(ns.shards), Path(ns.to)
     info = json.loads((shard_dir / "shards.json").read_text())
@@ -479,8 +468,6 @@ def cmd_export(ns) -> None:
     cfg = info["config"]
     config = RootsConfig(**cfg)
     model = RootsForMaskedLM(config)
-    from roots_zh.modeling.convert import to_roots_names
-
     model.load_roots_state(to_roots_names(state))
     model.save_pretrained(target, dtype=ns.dtype)
     for name in ("spm.model", "spm.vocab", "tokenizer_config.json"):
