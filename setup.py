@@ -11,6 +11,8 @@ ONNX = ["paddle2onnx>=2.1", "onnxruntime>=1.17", "ml_dtypes"]  # ONNX export and
 SERVE = ["fastapi", "uvicorn"]  # `roots-zh serve`
 KNOWLEDGE = ["pyahocorasick"]  # entity linking automaton
 METRICS = ["sacrebleu", "rouge-score", "scikit-learn", "nltk"]  # BLEU, ROUGE check, TF-IDF baseline, CMRC tokens
+# offline peers for `tools/benchmark.py peers|accuracy` (sentiment, MSRA NER, SIGHAN CWS); skipped when absent
+PEERS = ["snownlp>=0.12.3,<0.13", "thulac>=0.2.2,<0.3", "jiagu>=0.2.3,<0.3"]
 
 setup(
     name="roots_zh",
@@ -36,6 +38,7 @@ setup(
         "serve": SERVE,
         "knowledge": KNOWLEDGE,
         "metrics": METRICS,
+        "peers": PEERS,
         "test": ["pytest", "hypothesis", "matplotlib", "httpx"] + OPENCC + ONNX + SERVE + KNOWLEDGE + METRICS
                 + PADDLENLP_PINS,
     },

@@ -1,14 +1,13 @@
 """ROOTS: a Chinese NLP toolkit on PaddlePaddle.
 
 Public names are resolved lazily (PEP 562), so ``import roots_zh`` imports neither paddle nor
-paddlenlp; the first use of a model class pays for ``import paddle``.
+paddlenlp and changes nothing in the process (no files written, no environment variables set); the
+first use of a model class pays for ``import paddle`` and applies the MKL fast path
+(``roots_zh/utils/cpu_blas.py``).
 """
 from __future__ import annotations
 
-from .utils.cpu_blas import enable_mkl_fast_path
 from .utils.lazy import lazy_attributes
-
-enable_mkl_fast_path()  # before Paddle's first BLAS call; see roots_zh/utils/cpu_blas.py
 
 __version__ = "0.2.0"
 
@@ -34,7 +33,7 @@ _LAZY = {
     "QuestionAnswerer": "roots_zh.pipelines.question_answering",
     "Summarizer": "roots_zh.pipelines.summarization",
     "Translator": "roots_zh.pipelines.translation",
-    "GenerationConfig": "roots_zh.pipelines.generation",
+    "GenerationConfig": "roots_zh.generation.search",
     "FillMask": "roots_zh.pipelines.fill_mask",
     "WordSegmenter": "roots_zh.pipelines.word_segmentation",
     "Taskflow": "roots_zh.taskflow",

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any, List, Optional
 
-from .taskflow import TASKS
+from .hub.tasks import TASKS
 
 
 def _parse_line(task: str, line: str) -> Any:

@@ -14,55 +14,12 @@ import importlib
 import inspect
 import json
 import os
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, List, Union
 
+from .hub.tasks import TASKS, TaskSpec  # noqa: F401 - the one task registry (Taskflow, serving, export)
 from .utils.validation import check_choice, check_positive_int
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    pipeline: str  # "module:Class"
-    default_model: Optional[str]  # registered name; None for model-free tasks (jieba)
-    usage: str
-    input_kind: str = "text"  # "text" or "qa" ({"question", "context"} dicts)
-
-
-TASKS: Dict[str, TaskSpec] = {
-    "sentiment_analysis": TaskSpec(
-        "roots_zh.pipelines.text_classification:TextClassifier", "roots-sentiment",
-        'Taskflow("sentiment_analysis")("这家酒店服务很好") -> {"text": ..., "label": "正面", "score": 0.97}'),
-    "text_classification": TaskSpec(
-        "roots_zh.pipelines.text_classification:TextClassifier", "roots-tnews",
-        'Taskflow("text_classification")("国足出线形势分析") -> {"text": ..., "label": "news_sports", ...} '
-        "(TNEWS news-title topics)"),
-    "text_similarity": TaskSpec(
-        "roots_zh.pipelines.text_classification:TextClassifier", "roots-afqmc",
-        'Taskflow("text_similarity")([["花呗怎么还款", "花呗如何还钱"]]) -> [{"label": "1", ...}] (AFQMC)',
-        input_kind="pair"),
-    "ner": TaskSpec(
-        "roots_zh.pipelines.token_classification:TokenClassifier", "roots-cluener",
-        'Taskflow("ner")("李白出生于碎叶城") -> {"text": ..., "entities": [{"type": "name", "start": 0, '
-        '"end": 2, "text": "李白", ...}]} (CLUENER types)'),
-    "question_answering": TaskSpec(
-        "roots_zh.pipelines.question_answering:QuestionAnswerer", "roots-cmrc2018",
-        'Taskflow("question_answering")({"question": "李白出生在哪里？", "context": "李白出生于碎叶城。"}) '
-        '-> {"answer": "碎叶城", "start": 5, "end": 8, "score": ...}', input_kind="qa"),
-    "summarization": TaskSpec(
-        "roots_zh.pipelines.summarization:Summarizer", "roots-lcsts",
-        'Taskflow("summarization")("<a news paragraph>") -> {"text": ..., "summary": ...}'),
-    "translation": TaskSpec(
-        "roots_zh.pipelines.translation:Translator", "roots-translate-zh-en",
-        'Taskflow("translation")("我爱自然语言处理。") -> {"text": ..., "translation": ...} '
-        '(model="roots-translate-en-zh" for English to Chinese)'),
-    "word_segmentation": TaskSpec(
-        "roots_zh.pipelines.word_segmentation:WordSegmenter", None,
-        'Taskflow("word_segmentation")("结巴中文分词") -> {"text": ..., "words": ["结巴", "中文", "分词"], ...}'),
-    "fill_mask": TaskSpec(
-        "roots_zh.pipelines.fill_mask:FillMask", "roots-base",
-        'Taskflow("fill_mask")("中国的首都是北[MASK]。") -> {"text": ..., "predictions": [[{"token": ..., '
-        '"score": ...}]]}'),
-}
 DEVICES = ("cpu", "gpu")
 BACKENDS = ("dygraph", "inference")
 
@@ -98,16 +55,35 @@ class Taskflow:
                 raise ValueError("`device`='gpu' but this Paddle build has no CUDA; install paddlepaddle-gpu "
                                  "or use device='cpu'")
             paddle.device.set_device("gpu")
-        self.model = model if model is not None else self.spec.default_model
+        mode_model = (self.spec.mode_models or {}).get(pipeline_kwargs.get("mode"))
+        self.model = model if model is not None else mode_model or self.spec.default_model
         cls = _load_class(self.spec.pipeline)
         source = self.model
+        accepts = inspect.signature(cls.from_pretrained).parameters
         if backend != "dygraph":
-            if "backend" not in inspect.signature(cls.from_pretrained).parameters:
-                raise ValueError(f"`backend`={backend!r} is not available for {task} yet; "
-                                 "use backend='dygraph'")
+            if "backend" not in accepts:
+                raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
+            if self.model is None:
+                raise ValueError(f"`backend`={backend!r} needs a model, and {task} runs jieba by default; "
+                                 "pass mode='accurate' (the neural model) or use backend='dygraph'")
             source = self._exported(cls, self.model)
             pipeline_kwargs["backend"] = backend
+        if "normalize" in accepts and "normalize" not in pipeline_kwargs and self._stored_normalize(source) is None:
+            pipeline_kwargs["normalize"] = "auto"  # traditional script in, offsets into the original out
         self.pipeline = cls.from_pretrained(source, **pipeline_kwargs)
+
+    @staticmethod
+    def _stored_normalize(model) -> Any:
+        """The ``normalize`` option saved with ``model``'s tokenizer (None: none saved, or no model)."""
+        from .hub import resolve_model_dir
+        from .tokenization.base import read_tokenizer_config
+
+        if model is None:
+            return None
+        try:
+            return read_tokenizer_config(resolve_model_dir(model)).get("normalize")
+        except (FileNotFoundError, ValueError):
+            return None
 
     @staticmethod
     def _exported(cls, model) -> str:

@@ -9,7 +9,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-from bench import finetune_results, imports, report, tokenize, train  # noqa: E402
+from bench import finetune_results, imports, report, tokenizer_speed as tokenize, train  # noqa: E402
 from bench.common import RESULTS_DIR, run_context, write_result  # noqa: E402
 
 SECTIONS = ["imports", "tokenize", "train", "finetune"]

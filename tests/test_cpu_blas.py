@@ -20,15 +20,15 @@ def _run(code: str, **env) -> str:
 
 
 def test_opt_out_leaves_mkl_alone():
-    status = _run("import roots_zh; from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; print(s())",
+    status = _run("from roots_zh.utils.cpu_blas import enable_fast_path as e, mkl_fast_path_status as s; e(); print(s())",
                   ROOTS_MKL_FAST_PATH="0")
     assert status == "off (ROOTS_MKL_FAST_PATH=0)"
 
 
 @pytest.mark.skipif(not AMD, reason="the shim is only loaded on AMD CPUs")
 def test_shim_is_built_once_and_bound_globally(tmp_path):
-    code = ("import ctypes, roots_zh; from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; "
-            "print(s()); print(ctypes.CDLL(None).mkl_serv_intel_cpu_true())")
+    code = ("import ctypes; from roots_zh.utils.cpu_blas import enable_fast_path as e, mkl_fast_path_status as s; "
+            "e(); print(s()); print(ctypes.CDLL(None).mkl_serv_intel_cpu_true())")
     status, answer = _run(code, ROOTS_HOME=str(tmp_path)).splitlines()[-2:]
     built = list((tmp_path / "native").glob("mkl_vendor_shim-*.so"))
     assert status.startswith("shim loaded") and len(built) == 1 and str(built[0]) in status
@@ -41,6 +41,7 @@ def test_shim_is_built_once_and_bound_globally(tmp_path):
 def test_paddle_matmul_on_the_fast_path_matches_float64():
     """Whatever path MKL takes here, paddle.matmul stays within fp32 rounding of a float64 product."""
     paddle = pytest.importorskip("paddle")
+    cpu_blas.enable_fast_path()  # as tools and model builds do, before the first BLAS call
     rng = np.random.default_rng(0)
     for m, k, n in ((300, 500, 200), (4096, 256, 1024), (7, 1024, 33)):
         a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
@@ -60,6 +61,31 @@ def test_vendor_is_read_from_cpuinfo():
 def test_unwritable_cache_falls_back_without_failing_the_import(tmp_path):
     blocker = tmp_path / "not_a_dir"
     blocker.write_text("x")
-    status = _run("import roots_zh; from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; print(s())",
+    status = _run("from roots_zh.utils.cpu_blas import enable_fast_path as e, mkl_fast_path_status as s; e(); print(s())",
                   ROOTS_HOME=str(blocker))
     assert status.splitlines()[-1].startswith("MKL_DEBUG_CPU_TYPE=5 (shim not built")
+
+
+def test_import_changes_nothing_in_the_process(tmp_path):
+    """``import roots_zh`` writes no compiled file, sets no MKL variable and loads no shim; the fast
+    path comes at first real use (building a model)."""
+    code = ("import json, os; before = dict(os.environ); import roots_zh; "
+            "from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; "
+            "maps = open('/proc/self/maps').read() if os.path.exists('/proc/self/maps') else ''; "
+            "print(json.dumps({'env': sorted(k for k in os.environ if os.environ.get(k) != before.get(k)), "
+            "'status': s(), 'shim': 'mkl_vendor_shim' in maps}))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MKL_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**env, "ROOTS_HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"env": [], "status": "not run", "shim": False}
+    assert not any(tmp_path.iterdir())  # nothing compiled or cached under $ROOTS_HOME
+    if AMD:
+        built = _run("from roots_zh.modeling import RootsConfig, RootsModel; "
+                     "from roots_zh.utils.cpu_blas import mkl_fast_path_status as s; "
+                     "RootsModel(RootsConfig(vocab_size=64, hidden_size=32, num_hidden_layers=1, "
+                     "num_attention_heads=2, intermediate_size=64)); print(s())", ROOTS_HOME=str(tmp_path))
+        assert built.splitlines()[-1].startswith("shim loaded")  # applied at first real use

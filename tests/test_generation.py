@@ -7,9 +7,9 @@ paddle = pytest.importorskip("paddle")
 
 from conftest import REPO_ROOT, shared_data  # noqa: E402
 from roots_zh.modeling import RootsConfig, RootsForPrefixLM  # noqa: E402
-from roots_zh.pipelines.generation import (GenerationConfig, beam_search, generate,  # noqa: E402
+from roots_zh.generation.search import (GenerationConfig, beam_search, generate,  # noqa: E402
                                            greedy_search)
-from roots_zh.pipelines.metrics_gen import bleu, char_rouge, lcs_length, rouge_l_f  # noqa: E402
+from roots_zh.metrics.generation import bleu, char_rouge, lcs_length, rouge_l_f  # noqa: E402
 from roots_zh.pipelines.summarization import Summarizer  # noqa: E402
 from roots_zh.pipelines.translation import Translator  # noqa: E402
 from roots_zh.tokenization.auto import AutoTokenizer  # noqa: E402
@@ -51,7 +51,7 @@ def test_beam_of_one_equals_greedy_and_cache_equals_reencoding(model, tokenizer,
     greedy = generate(model, sources, eos, pad, cfg)
     assert all(len(row) == 12 for row in greedy)  # random model: no eos, full length
     assert generate(model, sources, eos, pad, cfg, use_cache=False) == greedy
-    from roots_zh.pipelines.generation import PrefixLMDecoder
+    from roots_zh.generation.decoders import PrefixLMDecoder
 
     with paddle.no_grad():
         beam1 = beam_search(PrefixLMDecoder(model, pad), sources, eos, GenerationConfig(max_new_tokens=12))
@@ -64,7 +64,7 @@ def test_beam_of_one_equals_greedy_and_cache_equals_reencoding(model, tokenizer,
 
 
 def test_cached_logprobs_match_full_forward(model, tokenizer, sources):
-    from roots_zh.pipelines.generation import PrefixLMDecoder
+    from roots_zh.generation.decoders import PrefixLMDecoder
 
     with paddle.no_grad():
         cached, full = PrefixLMDecoder(model, 0), PrefixLMDecoder(model, 0, use_cache=False)

@@ -98,7 +98,9 @@ def test_generate_equals_uncached_greedy():
     model = RootsForPrefixLM(tiny_config())
     model.eval()
     src = ids(batch=1, seq=5, seed=3)
-    cached = model.generate(src, max_new_tokens=6).numpy()[0].tolist()
+    from roots_zh.generation import GenerationConfig, generate
+
+    cached = generate(model, src.numpy().tolist(), None, 0, GenerationConfig(max_new_tokens=6))[0]
     seq = src.numpy()[0].tolist()
     for _ in range(6):  # re-encode everything each step
         x = paddle.to_tensor([seq])

@@ -8,7 +8,7 @@ import pytest
 paddle = pytest.importorskip("paddle")
 
 from conftest import REPO_ROOT, shared_data  # noqa: E402
-from roots_zh.data.metrics import entity_prf  # noqa: E402
+from roots_zh.metrics.spans import entity_prf  # noqa: E402
 from roots_zh.data.ner_qa import (CLUENER_TYPES, load_ner_set, read_bio_chars, read_cluener,  # noqa: E402
                                   spans_to_tags, tag_names, tags_to_spans)
 from roots_zh.modeling import RootsConfig, RootsForTokenClassification  # noqa: E402

@@ -6,7 +6,8 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "roots_zh"
 LEVELS = {"utils": 0, "hub": 1, "tokenization": 2, "modeling": 2, "data": 3, "inference": 3,
-          "training": 4, "pipelines": 5, "taskflow": 6, "serving": 7, "cli": 8, "knowledge": 3}
+          "training": 4, "generation": 4, "pipelines": 5, "taskflow": 6, "recipes": 6, "serving": 7, "cli": 8, "knowledge": 4,
+          "metrics": 1}
 
 
 def test_import_is_lazy():

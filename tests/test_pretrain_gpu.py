@@ -41,7 +41,7 @@ def test_shards_load_into_paddle_with_identical_logits(tmp_path):
     names = pg.save_shards(pg.hf_state_dict(model), tmp_path / "shards", {"config": CFG, "step": 1,
                                                                           "tokens_seen": 10})
     assert names and all((tmp_path / "shards" / n).stat().st_size <= 16 * 2 ** 20 for n in names)
-    pg.main(["export", "--shards", str(tmp_path / "shards"), "--tokenizer", str(ROOT / "pretrained" / "roots-base"),
+    pg.main(["assemble", "--shards", str(tmp_path / "shards"), "--tokenizer", str(ROOT / "pretrained" / "roots-base"),
              "--to", str(tmp_path / "roots")])
     from roots_zh.modeling import RootsForMaskedLM
 

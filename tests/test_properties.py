@@ -167,7 +167,8 @@ def test_normalizer_examples_and_bad_options():
     web = Normalizer.from_config("web")
     assert web("好！！！Ａ\u3000b。。。……") == "好!A b。……"
     assert Normalizer.from_config({"t2s": True}).to_config() == {
-        "width": False, "invisible": False, "collapse_punct": False, "t2s": True, "protect": False}
+        "width": False, "invisible": False, "collapse_punct": False, "t2s": True, "protect": False,
+        "t2s_auto": False}
     assert Normalizer.from_config("t2s").to_config() == "t2s"
     with pytest.raises(ValueError, match="normalize.*bogus"):
         Normalizer.from_config("bogus")

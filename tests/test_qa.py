@@ -6,7 +6,7 @@ import pytest
 paddle = pytest.importorskip("paddle")
 
 from conftest import REPO_ROOT, shared_data  # noqa: E402
-from roots_zh.data.metrics import cmrc_em, cmrc_em_f1, cmrc_f1, mixed_segmentation  # noqa: E402
+from roots_zh.metrics.cmrc import cmrc_em, cmrc_em_f1, cmrc_f1, mixed_segmentation  # noqa: E402
 from roots_zh.data.ner_qa import load_qa_set, read_squad  # noqa: E402
 from roots_zh.modeling import RootsConfig, RootsForQuestionAnswering  # noqa: E402
 from roots_zh.pipelines.question_answering import QuestionAnswerer  # noqa: E402

@@ -25,6 +25,7 @@ from roots_zh.data.readers import load_classification_set  # noqa: E402
 from roots_zh.modeling import RootsConfig, RootsForSequenceClassification  # noqa: E402
 from roots_zh.pipelines.text_classification import TextClassifier  # noqa: E402
 from roots_zh.serving import ServerSettings, create_app  # noqa: E402
+from roots_zh.serving.loadgen import run_load  # noqa: E402
 from roots_zh.tokenization.auto import AutoTokenizer  # noqa: E402
 
 LABELS = {0: "负面", 1: "正面"}
@@ -261,3 +262,89 @@ def test_graceful_shutdown_finishes_in_flight_requests():
     assert statuses.count(200) == 8, statuses  # none of the accepted requests was dropped
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{srv.port}/health", timeout=2)
+
+
+SLOW_SERVER = """
+import sys, time, uvicorn
+from roots_zh.serving import ServerSettings, create_app
+def slow(items):  # ~40 items/s at 2 items per 50 ms batch
+    time.sleep(0.05)
+    return [{"text": t, "length": len(t)} for t in items]
+settings = ServerSettings(max_batch_size=2, max_wait_ms=1, request_timeout_s=float(sys.argv[2]))
+uvicorn.run(create_app(slow, settings), host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+
+def test_flood_every_request_answered_within_timeout():
+    """300 clients at once on a ~40 items/s handler (its own process) with a 1 s timeout: every
+    request gets an HTTP status (200, or 429/503 with Retry-After) and the answered ones stay within
+    the timeout (client-measured, generous margin for a busy CPU)."""
+    timeout_s, port = 1.0, free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(port), str(timeout_s)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.time() < deadline and proc.poll() is None, "flood server did not start"
+                time.sleep(0.2)
+        texts = [f"句子{i}" for i in range(300)]
+        # the lean loopback client: an httpx client with 300 connections adds seconds of its own
+        outcomes = run_load(port, texts, 300, 300, time_limit_s=60, timeout_s=timeout_s + 20).outcomes
+        outcomes += run_load(port, texts, 300, 300, 60, timeout_s + 20).outcomes  # admission knows the rate now
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).json()
+    finally:
+        stop(proc)
+    statuses = [o.status for o in outcomes]
+    assert set(statuses) <= {200, 429, 503}, sorted(set(map(str, statuses)))  # no request without an answer
+    assert statuses.count(200) >= 20 and statuses.count(429) > 0
+    assert all(o.retry_after for o in outcomes if o.status in (429, 503))
+    assert all(o.ok_body for o in outcomes if o.status == 200)
+    answered = np.array([o.latency_s for o in outcomes if o.status == 200])
+    assert np.percentile(answered, 99) < timeout_s + 3.0
+    assert metrics["latency_ms_p99"] <= timeout_s * 1000 + 200  # server side: the timeout holds
+    assert metrics["items_per_s_estimate"] and metrics["queue_limit_items"] >= 2
+
+
+def test_admission_limits_follow_throughput():
+    from roots_zh.serving.admission import Admission
+
+    adm = Admission(request_timeout_s=2.0, max_batch_size=32, max_queue=1000, headroom=0.5)
+    assert adm.queue_limit() is None and adm.refuse(10_000, 10, 1) is None  # unknown rate: max_queue only
+    assert adm.refuse(0, 1000, 1).startswith("1000 requests queued")
+    adm.calibrate(100.0)
+    assert adm.queue_limit() == 100  # 100 items/s x 2 s x 0.5
+    assert adm.refuse(99, 5, 1) is None and "items queued" in adm.refuse(100, 5, 1)
+    assert adm.retry_after(250) == 2  # capped at the timeout
+    adm.record(2, 1.0)  # a near-empty batch says little about capacity
+    assert adm.items_per_s == 100.0
+    adm.record(32, 0.1)
+    assert 100.0 < adm.items_per_s < 320.0
+    with pytest.raises(ValueError, match="items_per_s"):
+        adm.calibrate(0)
+
+
+def test_task_without_inference_falls_back_to_dygraph(caplog, monkeypatch):
+    import roots_zh.taskflow as taskflow
+    from roots_zh.serving.tasks import build_handler
+
+    pytest.importorskip("jieba")
+    real = taskflow.Taskflow
+
+    def no_inference(task, backend="dygraph", **kw):
+        if backend == "inference":
+            raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
+        return real(task, backend=backend, **kw)
+
+    monkeypatch.setattr(taskflow, "Taskflow", no_inference)
+    with caplog.at_level("WARNING"):
+        handle = build_handler("word_segmentation", None, backend="inference")
+    assert handle.info["backend"] == "dygraph"
+    assert "serving with dygraph" in caplog.text and "not available for word_segmentation" in caplog.text
+    assert handle(["结巴中文分词"])[0]["words"]
+    with pytest.raises(ValueError, match="backend"):
+        build_handler("sentiment_analysis", None, backend="onnx")

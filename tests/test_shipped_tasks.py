@@ -64,6 +64,25 @@ def test_ner_offsets_index_the_input():
             assert text[ent["start"]:ent["end"]] == ent["text"] and ent["type"]
 
 
+@shipped("ner")
+def test_default_ner_finds_person_place_and_organisation():
+    """The README example: the general PER/LOC/ORG model, in simplified and traditional script."""
+    for text in ("马云在杭州创办了阿里巴巴集团。", "馬雲在杭州創辦了阿里巴巴集團。"):
+        found = {(e["text"], e["type"]) for e in Taskflow("ner")(text)["entities"]}
+        assert {(text[0:2], "PER"), ("杭州", "LOC"), (text[8:14], "ORG")} <= found, found
+
+
+@pytest.mark.skipif("roots-cws" not in REGISTRY, reason="roots-cws not shipped")
+def test_accurate_word_segmentation_on_the_shipped_model():
+    seg = Taskflow("word_segmentation", mode="accurate")
+    text = "他说：改革开放以来，中国经济快速发展。我們在臺灣學習中文。"
+    row = seg(text)
+    assert "".join(row["words"]) == text and all(text[s:e] == w for w, (s, e) in zip(row["words"], row["offsets"]))
+    assert {"经济", "发展", "學習", "中文"} <= set(row["words"])  # traditional words come back as written
+    forced = Taskflow("word_segmentation", mode="accurate", user_dict=["快速发展"])(text)
+    assert "快速发展" in forced["words"]
+
+
 @shipped("question_answering")
 def test_question_answering_span_is_in_the_context():
     context = "李白（701年－762年），字太白，号青莲居士，唐朝浪漫主义诗人，出生于碎叶城。" * 5

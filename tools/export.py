@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 HEADS = {"sequence": "RootsForSequenceClassification", "token": "RootsForTokenClassification",
          "qa": "RootsForQuestionAnswering", "encoder": "RootsModel"}

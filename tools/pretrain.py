@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Pretrain roots-base: `prepare` the corpus, `train` (resumable, data parallel), `export` fp16.
+"""Pretrain roots-base: `prepare` the corpus, `train` (resumable, data parallel), `release` fp16.
 
     python tools/pretrain.py prepare --corpus ../shared/data/corpus --out work_dirs/corpus
     python tools/pretrain.py train --data work_dirs/corpus --out work_dirs/pretrain [--resume]
     python -m paddle.distributed.launch --nproc_per_node 2 tools/pretrain.py train ...
-    python tools/pretrain.py export --out work_dirs/pretrain --to pretrained/roots-base
+    python tools/pretrain.py release --out work_dirs/pretrain --to pretrained/roots-base
 """
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import argparse
 import json
 import logging
 import shutil
-import sys
 from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from roots_zh.training.pretrain import PretrainArgs  # noqa: E402
 
@@ -98,7 +96,7 @@ def cmd_embed_init(ns) -> None:
     print(json.dumps(result["stats"]))
 
 
-def cmd_export(ns) -> None:
+def cmd_release(ns) -> None:
     """Checkpoint -> fp16 safetensors + tokenizer files in ``--to``, registered under ``--name``."""
     import paddle
 
@@ -119,7 +117,7 @@ def cmd_export(ns) -> None:
         print(f"exported {target} ({size:.1f} MB), not registered")
         return
     entry = register_model(ns.name, target, description=ns.description,
-                           how_to_get="run `python tools/pretrain.py prepare/train/export` (see the model card)")
+                           how_to_get="run `python tools/pretrain.py prepare/train/release` (see the model card)")
     print(f"exported {target} ({size:.1f} MB): {sorted(entry['files'])}")
 
 
@@ -168,16 +166,16 @@ def main(argv=None) -> None:
                    help="train in dygraph (the default)")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("export", help="ship a checkpoint as fp16 safetensors + tokenizer")
+    e = sub.add_parser("release", help="ship a checkpoint as fp16 safetensors + tokenizer (a model directory)")
     e.add_argument("--out", required=True, help="the training output dir")
-    e.add_argument("--to", default=str(DEFAULT_TOKENIZER))
+    e.add_argument("--to", required=True, help="the model directory to write (e.g. pretrained/roots-base: overwrites it)")
     e.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER))
     e.add_argument("--name", default="roots-base")
     e.add_argument("--dtype", default="float16", choices=["float32", "float16", "int8"],
                    help="weight storage: float16 (default) or int8 weight-only (about half the size)")
     e.add_argument("--no-register", dest="no_register", action="store_true", help="a snapshot: skip the registry")
     e.add_argument("--description", default="ROOTS base encoder pretrained by this project")
-    e.set_defaults(func=cmd_export)
+    e.set_defaults(func=cmd_release)
     ns = parser.parse_args(argv)
     ns.func(ns)
 

@@ -13,9 +13,9 @@ travel back) that ``RootsForMaskedLM.from_pretrained`` reads through its HF load
     # GPU (torch + numpy only): resumable within a warm machine through --state
     python tools/pretrain_gpu.py train --data gpu_carry/data --out $OUT --state gpu_state --seconds 520
     # CPU, here: shards -> a ROOTS model directory (fp32) with config and tokenizer
-    python tools/pretrain_gpu.py export --shards <files_at> --tokenizer pretrained/roots-base --to DIR
+    python tools/pretrain_gpu.py assemble --shards <files_at> --tokenizer pretrained/roots-base --to DIR
 
-``pack`` and ``export`` run here and use roots_zh; ``train`` needs only numpy and torch.
+``pack`` and ``assemble`` run here and use roots_zh; ``train`` needs only numpy and torch.
 """
 from __future__ import annotations
 
@@ -379,7 +379,7 @@ def cmd_train(ns) -> None:
         os.replace(tmp, ckpt)
         (state_dir / "log.jsonl").write_text(log_path.read_text())
 
-    def export(final: bool):
+    def write_shards(final: bool):
         names = save_shards(hf_state_dict(model), out / "shards", {
             "config": cfg, "step": step, "tokens_seen": tokens_seen, "train_seconds": round(train_seconds, 1),
             "seq_len": ns.seq_len, "batch_size": ns.batch_size, "lr": ns.lr, "final": final,
@@ -423,7 +423,7 @@ def cmd_train(ns) -> None:
             log({"step": step, "tokens_seen": tokens_seen, **metrics})
             if metrics["eval_mlm_acc"] > best_acc:  # the returned shards are the best held-out model
                 best_acc = metrics["eval_mlm_acc"]
-                export(final=False)
+                write_shards(final=False)
             window_t = time.time()
         if step % ns.save_every == 0:
             save_state()
@@ -432,7 +432,7 @@ def cmd_train(ns) -> None:
     log({"step": step, "tokens_seen": tokens_seen, **metrics, "event": "end"})
     save_state()
     improved = metrics["eval_mlm_acc"] > best_acc or not (out / "shards" / "shards.json").is_file()
-    names = export(final=bool(ns.decay_seconds)) if improved else "kept best"
+    names = write_shards(final=bool(ns.decay_seconds)) if improved else "kept best"
     log({"event": "exported", "shards": names, "total_s": round(time.time() - t0, 1)})
 
 
@@ -449,8 +449,8 @@ def load_hf_shards_into(model, shard_dir: Path, device) -> None:
     model.load_state_dict({k: v.to(device) for k, v in sd.items()})
 
 
-# ----------------------------------------------------------------------------- export (CPU side)
-def cmd_export(ns) -> None:
+# ----------------------------------------------------------------------------- assemble (CPU side)
+def cmd_assemble(ns) -> None:
     """Shards -> one ROOTS model directory: merged HF-named weights read by the HF loader, saved as
     ROOTS (fp32), with the tokenizer files copied beside them."""
     import shutil
@@ -484,7 +484,7 @@ def cmd_export(ns) -> None:
         from roots_zh.hub.registry import register_model
 
         register_model(ns.register, target, description="ROOTS base encoder pretrained by this project",
-                       how_to_get="run `python tools/pretrain_gpu.py pack/train/export` (see the model card)")
+                       how_to_get="run `python tools/pretrain_gpu.py pack/train/assemble` (see the model card)")
         print(f"registered {ns.register}")
 
 
@@ -523,14 +523,14 @@ def main(argv=None) -> None:
     t.add_argument("--save-every", type=int, default=5000)
     t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True)
     t.set_defaults(fn=cmd_train)
-    e = sub.add_parser("export", help="returned shards -> a ROOTS model directory")
+    e = sub.add_parser("assemble", help="returned shards -> a ROOTS model directory")
     e.add_argument("--shards", required=True)
     e.add_argument("--tokenizer", required=True)
     e.add_argument("--to", required=True)
     e.add_argument("--dtype", default=None, choices=["float32", "float16", "int8"],
                    help="weight storage (default: fp32, as trained; ship float16)")
     e.add_argument("--register", default=None, help="register the directory under this name (e.g. roots-base)")
-    e.set_defaults(fn=cmd_export)
+    e.set_defaults(fn=cmd_assemble)
     ns = ap.parse_args(argv)
     ns.fn(ns)
 

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from roots_zh.knowledge.link_prediction import load_graph, save_embeddings, train_and_evaluate  # noqa: E402
 from roots_zh.knowledge.transe import TransEArgs  # noqa: E402

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from .readers import ReadReport
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,51 @@ def tags_to_spans(tags: Sequence[str], scheme: str = "BIO") -> List[Span]:
             spans.append((kind, start, i + 1))
             kind = None
     return spans
+
+
+def allowed_transitions(tags: Sequence[str], scheme: str = "BIO") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(start_ok[T], trans_ok[T, T], end_ok[T])`` boolean masks of the tag scheme's rules:
+    BIO: ``I-x`` only after ``B-x``/``I-x``; BMES: ``M-x``/``E-x`` only after ``B-x``/``M-x``, and
+    ``B-x``/``M-x`` must be followed by ``M-x``/``E-x``."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"`scheme`={scheme!r} is not valid; choose one of {list(SCHEMES)}")
+    parts = [(t.partition("-")[0], t.partition("-")[2]) for t in tags]
+    n = len(tags)
+    inside = ("I",) if scheme == "BIO" else ("M", "E")
+    opens = ("B",) if scheme == "BIO" else ("B", "M")  # BMES: an open entity must continue
+    start_ok = np.array([p not in inside for p, _ in parts])
+    end_ok = np.array([scheme == "BIO" or p not in opens for p, _ in parts])
+    trans = np.zeros((n, n), dtype=bool)
+    for i, (pi, ki) in enumerate(parts):
+        for j, (pj, kj) in enumerate(parts):
+            continues = pj in inside and kj == ki and pi in (opens if scheme == "BMES" else ("B", "I"))
+            if scheme == "BMES" and pi in opens:
+                trans[i, j] = continues
+            else:
+                trans[i, j] = continues or pj not in inside
+    return start_ok, trans, end_ok
+
+
+def constrained_viterbi(probs: np.ndarray, tags: Sequence[str], scheme: str = "BIO") -> List[str]:
+    """The tag path with the highest product of per-unit probabilities (``probs[n, T]``, e.g. a
+    softmax) among the paths the scheme allows: a structured decoder over independent tag scores."""
+    n = len(probs)
+    if n == 0:
+        return []
+    start_ok, trans_ok, end_ok = allowed_transitions(tags, scheme)
+    logp = np.log(np.asarray(probs, dtype=np.float64) + 1e-12)
+    trans = np.where(trans_ok, 0.0, -np.inf)
+    score = np.where(start_ok, logp[0], -np.inf)
+    back = np.zeros((n, len(tags)), dtype=np.int64)
+    for i in range(1, n):
+        cand = score[:, None] + trans  # [from, to]
+        back[i] = cand.argmax(0)
+        score = cand.max(0) + logp[i]
+    score = np.where(end_ok, score, -np.inf)
+    path = [int(score.argmax())]
+    for i in range(n - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return [tags[k] for k in reversed(path)]
 
 
 # ---------------------------------------------------------------------- NER readers
@@ -258,6 +305,10 @@ CLUENER_TYPES = ["address", "book", "company", "game", "government", "movie", "n
 
 
 def load_ner_set(data_root: Path, name: str, split: str) -> Tuple[List[NerExample], ReadReport]:
+    if name == "cws":  # word segmentation corpora as one-type span sets
+        from .cws_corpora import load_cws_split
+
+        return load_cws_split(data_root, split)
     if name not in NER_SETS:
         raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(NER_SETS)}")
     reader, files = NER_SETS[name]

@@ -134,8 +134,13 @@ CLASSIFICATION_SETS: Dict[str, Tuple[Callable, Dict[str, str], dict]] = {
 
 
 def load_classification_set(data_root: Path, name: str, split: str) -> Tuple[List[Example], ReadReport]:
+    from .sentiment_extra import is_sentiment_extra_set, load_sentiment_set
+
+    if is_sentiment_extra_set(name):  # online_shopping, sentiment_general, online_shopping_loco:<category>
+        return load_sentiment_set(data_root, name, split)
     if name not in CLASSIFICATION_SETS:
-        raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(CLASSIFICATION_SETS)}")
+        raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(CLASSIFICATION_SETS)} or "
+                         "online_shopping, sentiment_general, online_shopping_loco:<category>")
     reader, files, kwargs = CLASSIFICATION_SETS[name]
     if split not in files:
         raise ValueError(f"`split`={split!r} is not valid for {name}; choose one of {sorted(files)}")

@@ -4,10 +4,10 @@ Every runtime is a backend with ``run(feeds: dict[str, ndarray]) -> list[ndarray
 paddle2onnx and onnxruntime are imported only when used.
 """
 from .backend import Backend, DygraphBackend, check_feeds
-from .decoder import StaticGreedyDecoder, StaticPrefixLMDecoder, export_decoder
+from .decoder import export_decoder
 from .export import MANIFEST_NAME, export_model, read_manifest
 from .onnx import OnnxBackend, export_onnx, quantize_onnx
 from .predictor import Predictor
 
 __all__ = ["Backend", "DygraphBackend", "check_feeds", "MANIFEST_NAME", "export_model", "read_manifest",
-           "OnnxBackend", "export_onnx", "quantize_onnx", "Predictor", "StaticGreedyDecoder", "StaticPrefixLMDecoder", "export_decoder"]
+           "OnnxBackend", "export_onnx", "quantize_onnx", "Predictor", "export_decoder"]

@@ -1,5 +1,5 @@
 """Exported generation: a prefill program and a decoder *step* with the key/value cache as explicit
-inputs/outputs, and a greedy decoder running both with Paddle Inference.
+inputs/outputs. ``roots_zh.generation.StaticPrefixLMDecoder`` runs them (greedy and beam search).
 
 Layout of ``export_decoder(model, dir)``::
 
@@ -16,14 +16,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
-import numpy as np
-
-from ..utils.numeric import log_softmax
-from ..utils.validation import check_positive_int
-from .export import MANIFEST_NAME, MODEL_PREFIX, _move_into
-from .predictor import Predictor
+from ..utils.files import move_files_into
+from .export import MANIFEST_NAME, MODEL_PREFIX
 
 DECODER_MANIFEST = "decoder.json"
 IDS = ("input_ids", "attention_mask", "prefix_mask", "position_ids", "token_type_ids")
@@ -97,83 +93,5 @@ def export_decoder(model, directory: Union[str, os.PathLike], tokenizer=None) ->
         (tmp / DECODER_MANIFEST).write_text(json.dumps(
             {"num_layers": n_layers, "num_heads": heads, "head_dim": head_dim,
              "max_positions": cfg.max_position_embeddings, "programs": ["prefill", "step"]}, indent=2) + "\n")
-        _move_into(tmp, directory)
+        move_files_into(tmp, directory, last=DECODER_MANIFEST)
     return directory
-
-
-class StaticPrefixLMDecoder:
-    """The decoder interface of ``pipelines.generation`` (``start``/``step``/``reorder``) on the exported
-    prefill + cached step programs, so greedy *and* beam search (no-repeat-n-gram, length penalty…) run
-    on Paddle Inference. Sources are left-padded; the cache lives in numpy between steps."""
-
-    def __init__(self, directory: Union[str, os.PathLike], pad_token_id: int, threads: int = 2,
-                 target_type_id: int = 1) -> None:
-        directory = Path(directory)
-        if not (directory / DECODER_MANIFEST).is_file():
-            raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
-                                    f"use roots_zh.inference.export_decoder")
-        self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
-        self.prefill = Predictor(directory / "prefill", threads=threads)
-        self.step_program = Predictor(directory / "step", threads=threads)
-        self.pad_token_id, self.target_type_id = pad_token_id, target_type_id
-
-    def start(self, sources, repeat: int = 1) -> np.ndarray:
-        width = max(len(s) for s in sources)
-        ids = np.full((len(sources), width), self.pad_token_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for i, s in enumerate(sources):
-            ids[i, width - len(s):] = s
-            mask[i, width - len(s):] = 1
-        ids, mask = np.repeat(ids, repeat, axis=0), np.repeat(mask, repeat, axis=0)
-        positions = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
-        out = self.prefill.run({"input_ids": ids, "attention_mask": mask, "prefix_mask": mask,
-                                "position_ids": positions, "token_type_ids": np.zeros_like(ids)})
-        self.mask, self.prefix, self.next_pos, self.cache = mask, mask, positions[:, -1:] + 1, list(out[1:])
-        return log_softmax(out[0])
-
-    def step(self, tokens) -> np.ndarray:
-        step_ids = np.asarray(tokens, dtype=np.int64).reshape(-1, 1)
-        self.mask = np.concatenate([self.mask, np.ones_like(step_ids)], axis=1)
-        self.prefix = np.concatenate([self.prefix, np.zeros_like(step_ids)], axis=1)
-        feeds = {"input_ids": step_ids, "attention_mask": self.mask, "prefix_mask": self.prefix,
-                 "position_ids": self.next_pos, "token_type_ids": np.full_like(step_ids, self.target_type_id)}
-        feeds.update({f"past_{i}": c for i, c in enumerate(self.cache)})
-        out = self.step_program.run(feeds)
-        self.cache, self.next_pos = list(out[1:]), self.next_pos + 1
-        return log_softmax(out[0])
-
-    def reorder(self, rows) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        self.mask, self.prefix, self.next_pos = self.mask[rows], self.prefix[rows], self.next_pos[rows]
-        self.cache = [c[rows] for c in self.cache]
-
-
-class StaticGreedyDecoder(StaticPrefixLMDecoder):
-    """Greedy decoding on the exported programs from id arrays; same tokens as
-    ``RootsForPrefixLM.generate`` (sources are the masked rows of ``input_ids``)."""
-
-    def __init__(self, directory: Union[str, os.PathLike], threads: int = 2, pad_token_id: int = 0) -> None:
-        super().__init__(directory, pad_token_id, threads=threads)
-
-    def generate(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None,
-                 max_new_tokens: int = 32, eos_token_id: Optional[int] = None) -> np.ndarray:
-        """``[B, <=max_new_tokens]`` int64 ids (after ``eos``, rows hold ``eos``)."""
-        check_positive_int(max_new_tokens, "max_new_tokens")
-        if not isinstance(input_ids, np.ndarray) or input_ids.ndim != 2:
-            raise ValueError("`input_ids` must be a [batch, seq_len] numpy array")
-        mask = np.ones_like(input_ids, dtype=bool) if attention_mask is None else attention_mask.astype(bool)
-        if input_ids.shape[1] + max_new_tokens > self.spec["max_positions"]:
-            raise ValueError(f"source + max_new_tokens exceeds max_position_embeddings={self.spec['max_positions']}")
-        logp = self.start([row[keep] for row, keep in zip(input_ids, mask)])
-        done = np.zeros(input_ids.shape[0], dtype=bool)
-        generated = []
-        for _ in range(max_new_tokens):
-            token = logp.argmax(-1).astype("int64")
-            if eos_token_id is not None:
-                token = np.where(done, eos_token_id, token)
-                done |= token == eos_token_id
-            generated.append(token)
-            if eos_token_id is not None and done.all():
-                break
-            logp = self.step(token)
-        return np.stack(generated, axis=1)

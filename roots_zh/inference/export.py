@@ -20,6 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
+from ..hub.tasks import HEAD_TASKS
+from ..utils.files import move_files_into
+
 MANIFEST_NAME = "inference.json"
 MODEL_PREFIX = "model"
 ENCODER_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -31,10 +34,6 @@ OUTPUT_FIELDS: Dict[str, Sequence[str]] = {
     "RootsForMaskedLM": ("logits",),
     "RootsModel": ("last_hidden_state", "pooler_output"),
 }
-TASKS = {"RootsForSequenceClassification": "sequence_classification",
-         "RootsForTokenClassification": "token_classification",
-         "RootsForQuestionAnswering": "question_answering", "RootsForMaskedLM": "fill_mask",
-         "RootsModel": "feature_extraction"}
 
 
 def read_manifest(directory: Union[str, os.PathLike]) -> Dict[str, Any]:
@@ -70,13 +69,6 @@ def _wrapper(model, fields: Sequence[str]):
     layer = _Exported(model)
     layer.eval()
     return layer
-
-
-def _move_into(tmp: Path, directory: Path) -> None:
-    """Move every file of ``tmp`` into ``directory`` (each with an atomic ``os.replace``)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for item in sorted(tmp.iterdir(), key=lambda p: p.name == MANIFEST_NAME):  # manifest last
-        os.replace(item, directory / item.name)
 
 
 def export_model(model, directory: Union[str, os.PathLike], tokenizer=None,
@@ -120,13 +112,13 @@ def export_model(model, directory: Union[str, os.PathLike], tokenizer=None,
             tokenizer.save_pretrained(tmp)
         manifest = {
             "format": "pir", "model_file": model_file, "params_file": f"{MODEL_PREFIX}.pdiparams",
-            "architecture": kind, "task": TASKS.get(kind, "custom"),
+            "architecture": kind, "task": HEAD_TASKS.get(kind, "custom"),
             "inputs": [{"name": n, "dtype": "int64", "shape": [-1, -1], "dynamic_axes": {"0": "batch", "1": "sequence"}}
                        for n in ENCODER_INPUTS],
             "outputs": list(fields), "has_tokenizer": tokenizer is not None,
             "paddle_version": paddle.__version__,
         }
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _move_into(tmp, directory)
+        move_files_into(tmp, directory, last=MANIFEST_NAME)
     return directory
 

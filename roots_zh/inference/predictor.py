@@ -23,6 +23,7 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
+from ..utils.cpu_blas import enable_fast_path
 from ..utils.validation import check_choice, check_positive_int
 from .backend import check_feeds
 from .export import read_manifest
@@ -47,6 +48,7 @@ class Predictor:
         check_choice(device, "device", DEVICES)
         check_choice(precision, "precision", PRECISIONS[device])
         check_positive_int(threads, "threads")
+        enable_fast_path()  # MKL's fast kernels on AMD CPUs, before the first run
         check_positive_int(pool_size, "pool_size")
         self.model_dir = Path(model_dir)
         self.manifest = read_manifest(self.model_dir)

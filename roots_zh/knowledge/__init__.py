@@ -12,7 +12,7 @@ _NAMES = {
     "TransEArgs": "roots_zh.knowledge.transe",
     "split_triples": "roots_zh.knowledge.transe",
     "filtered_ranks": "roots_zh.knowledge.transe",
-    "ranking_metrics": "roots_zh.knowledge.transe",
+    "ranking_metrics": "roots_zh.metrics.ranking",
     "EntityLinker": "roots_zh.knowledge.linker",
     "Mention": "roots_zh.knowledge.linker",
     "EntityAnnotator": "roots_zh.knowledge.annotate",

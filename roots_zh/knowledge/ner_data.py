@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
+from ..data.ner_qa import tag_names, tags_to_spans
+from ..metrics.spans import entity_prf
 from .graph import ReadReport
 
 IGNORE_INDEX = -100  # == roots_zh.modeling.IGNORE_INDEX (knowledge does not import modeling)
@@ -49,29 +51,19 @@ def read_bio_tsv(path: Union[str, os.PathLike]) -> Tuple[List[Sentence], ReadRep
 
 def bio_spans(tags: Sequence[str]) -> Set[Tuple[str, int, int]]:
     """``{(type, start, end)}``; an ``I-X`` after ``O`` or another type starts a new span (lenient)."""
-    spans, start, kind = set(), None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        if tag == "O" or tag.startswith("B-") or tag[2:] != kind:
-            if kind is not None:
-                spans.add((kind, start, i))
-            start, kind = (i, tag[2:]) if tag != "O" else (None, None)
-    return spans
+    return set(tags_to_spans(tags, "BIO"))
 
 
 def span_f1(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]) -> Dict[str, float]:
-    """Micro entity P/R/F1 (exact type and boundaries) over sentences of tags."""
+    """Micro entity P/R/F1 (exact type and boundaries) over sentences of tags (``entity_prf``)."""
     if len(predicted) != len(gold):
         raise ValueError(f"{len(predicted)} predicted sentences for {len(gold)} gold ones")
-    tp = n_pred = n_gold = 0
-    for p, g in zip(predicted, gold):
-        ps, gs = bio_spans(p), bio_spans(g)
-        tp, n_pred, n_gold = tp + len(ps & gs), n_pred + len(ps), n_gold + len(gs)
-    prec, rec = (tp / n_pred if n_pred else 0.0), (tp / n_gold if n_gold else 0.0)
-    return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0}
+    out = entity_prf([tags_to_spans(g) for g in gold], [tags_to_spans(p) for p in predicted])
+    return {k: out[k] for k in ("precision", "recall", "f1")}
 
 
 def label_list(types: Sequence[str]) -> List[str]:
-    return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in ("B", "I")]
+    return tag_names(sorted(types), "BIO")
 
 
 def encode_sentence(tokenizer, chars: Sequence[str], tags: Sequence[str], label2id: Dict[str, int],

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Set, Tuple, Union
 
+from ..metrics.spans import mention_prf  # noqa: F401 - re-exported (its home is roots_zh.metrics)
 from .graph import ReadReport, read_id_names
 
 PathLike = Union[str, os.PathLike]
@@ -83,22 +84,3 @@ def read_cndbpedia_el(path: PathLike) -> Tuple[List[Tuple[str, List[str], List[s
             report.read += 1
     report.log()
     return rows, report
-
-
-def mention_prf(predicted: List[List[str]], gold: List[List[str]]) -> Dict[str, float]:
-    """Micro P/R/F1 of mention strings per text (lower-cased multisets: the set gives strings,
-    not offsets)."""
-    from collections import Counter
-
-    if len(predicted) != len(gold):
-        raise ValueError(f"{len(predicted)} predictions for {len(gold)} gold rows")
-    tp = n_pred = n_gold = 0
-    for p, g in zip(predicted, gold):
-        pc, gc = Counter(m.lower() for m in p), Counter(m.lower() for m in g if m)
-        tp += sum((pc & gc).values())
-        n_pred += sum(pc.values())
-        n_gold += sum(gc.values())
-    prec = tp / n_pred if n_pred else 0.0
-    rec = tp / n_gold if n_gold else 0.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"precision": prec, "recall": rec, "f1": f1, "predicted": n_pred, "gold": n_gold, "correct": tp}

@@ -11,6 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..metrics.ranking import ranking_metrics  # noqa: F401 - re-exported (its home is roots_zh.metrics)
+
 logger = logging.getLogger(__name__)
 
 
@@ -214,13 +216,3 @@ def filtered_ranks(entity_vectors: np.ndarray, relation_vectors: np.ndarray, tes
                     d[others] = np.inf
                 ranks[start + row, side] = int((d <= true_d).sum())  # includes the true entity itself
     return ranks
-
-
-def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (1, 3, 10)) -> Dict[str, float]:
-    """MRR and Hits@k over all (tail and head) ranks."""
-    flat = np.asarray(ranks, dtype=np.float64).reshape(-1)
-    if flat.size == 0 or flat.min() < 1:
-        raise ValueError("`ranks` must be a non-empty array of ranks >= 1")
-    out = {"mrr": float((1.0 / flat).mean()), "mean_rank": float(flat.mean())}
-    out.update({f"hits@{k}": float((flat <= k).mean()) for k in ks})
-    return out

@@ -1,8 +1,6 @@
 """Task heads on one shared backbone call. Each returns its output dataclass; loss only with labels."""
 from __future__ import annotations
 
-from typing import Optional
-
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
@@ -90,46 +88,6 @@ class RootsForPrefixLM(RootsPreTrainedModel):
         if labels is not None:
             loss = token_cross_entropy(logits[:, :-1], labels[:, 1:])
         return PrefixLMOutput(loss, logits, out.past_key_values)
-
-    @paddle.no_grad()
-    def generate(self, input_ids, attention_mask=None, max_new_tokens: int = 32,
-                 eos_token_id: Optional[int] = None, target_type_id: int = 1):
-        """Greedy decoding with the key/value cache; ``input_ids`` is the (left-padded) source.
-
-        Returns ``[B, <=max_new_tokens]`` int64 ids (positions after ``eos`` hold ``eos``)."""
-        if max_new_tokens <= 0:
-            raise ValueError(f"`max_new_tokens` must be positive, got {max_new_tokens}")
-        batch, src_len = input_ids.shape
-        if attention_mask is None:
-            attention_mask = paddle.ones_like(input_ids)
-        attention_mask = attention_mask.astype("int64")
-        prefix_mask = attention_mask
-        token_type_ids = paddle.zeros_like(input_ids)
-        # Left padding: positions count from each row's first real token.
-        position_ids = paddle.clip(paddle.cumsum(attention_mask, axis=1) - 1, min=0)
-        out = self.roots(input_ids, token_type_ids, attention_mask, position_ids=position_ids,
-                         mode="prefix", prefix_mask=prefix_mask, use_cache=True)
-        cache = out.past_key_values
-        next_pos = position_ids[:, -1:] + 1
-        logits = self.lm_head(out.last_hidden_state[:, -1:], self.roots.embeddings.word_embeddings.weight)
-        generated, done = [], paddle.zeros([batch], dtype="bool")
-        for _ in range(max_new_tokens):
-            token = paddle.argmax(logits[:, -1], axis=-1)  # (B,)
-            if eos_token_id is not None:
-                token = paddle.where(done, paddle.full_like(token, eos_token_id), token)
-                done = paddle.logical_or(done, token == eos_token_id)
-            generated.append(token)
-            if eos_token_id is not None and bool(done.all()):
-                break
-            step_ids = token.unsqueeze(1)
-            attention_mask = paddle.concat([attention_mask, paddle.ones_like(step_ids)], axis=1)
-            prefix_mask = paddle.concat([prefix_mask, paddle.zeros_like(step_ids)], axis=1)
-            out = self.roots(step_ids, paddle.full_like(step_ids, target_type_id), attention_mask,
-                             position_ids=next_pos, mode="prefix", prefix_mask=prefix_mask,
-                             past_key_values=cache, use_cache=True)
-            cache, next_pos = out.past_key_values, next_pos + 1
-            logits = self.lm_head(out.last_hidden_state, self.roots.embeddings.word_embeddings.weight)
-        return paddle.stack(generated, axis=1)
 
 
 class RootsForSequenceClassification(RootsPreTrainedModel):

@@ -11,6 +11,7 @@ import paddle
 import paddle.nn as nn
 
 from ..hub.registry import resolve_model_dir, write_checksums
+from ..utils.cpu_blas import enable_fast_path
 from . import checkpoint
 from .config import CONFIG_NAME, RootsConfig
 from .convert import check_shapes, to_roots_names
@@ -33,6 +34,7 @@ class RootsPreTrainedModel(nn.Layer):
         super().__init__()
         if not isinstance(config, RootsConfig):
             raise TypeError(f"`config` must be a RootsConfig, got {type(config).__name__}")
+        enable_fast_path()  # before the model's first BLAS call; a no-op after the first time
         self.config = config
 
     # ------------------------------------------------------------------ init

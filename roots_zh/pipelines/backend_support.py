@@ -85,7 +85,10 @@ class SaveExportMixin:
 
     def export(self, directory: Union[str, os.PathLike]) -> Path:
         """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
+        require_model(self, "export")
+        return self._with_settings(self._export_files(directory))
+
+    def _export_files(self, directory: Union[str, os.PathLike]) -> Path:
         from ..inference import export_model
 
-        require_model(self, "export")
-        return self._with_settings(export_model(self.model, directory, self.tokenizer))
+        return export_model(self.model, directory, self.tokenizer)

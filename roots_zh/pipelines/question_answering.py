@@ -1,6 +1,6 @@
 """`QuestionAnswerer`: extractive QA (CMRC 2018 / SQuAD style) with sliding windows over long
 contexts, answers as text plus character offsets into the original context, and the official
-CMRC 2018 EM/F1 (``roots_zh.data.metrics.cmrc_em_f1``, a replica of ``cmrc2018_evaluate.py``).
+CMRC 2018 EM/F1 (``roots_zh.metrics.cmrc_em_f1``, a replica of ``cmrc2018_evaluate.py``).
 
 Features are ``[CLS] question [SEP] context-window [SEP]``; the question is cut to
 ``max_query_length`` tokens and the context is split into windows that share ``doc_stride`` tokens.
@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..data.metrics import cmrc_em_f1
+from ..metrics.cmrc import cmrc_em_f1
 from ..utils.validation import check_positive_int, check_texts
 from .backend_support import SaveExportMixin, read_settings
 from .windowing import encode_with_offsets, run_sorted_batches, sliding_windows
@@ -65,9 +65,11 @@ class QuestionAnswerer(SaveExportMixin):
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", backend: str = "dygraph",
-                        **kwargs: Any) -> "QuestionAnswerer":
+                        normalize: Any = None, **kwargs: Any) -> "QuestionAnswerer":
         """A registered name or directory; ``kwargs`` are the constructor's (max_length, doc_stride, …)
-        and, with ``backend="inference"`` (an exported directory), ``Predictor`` options."""
+        and, with ``backend="inference"`` (an exported directory), ``Predictor`` options. ``normalize``:
+        input normalisation preset (``"auto"``: traditional script through OpenCC t2s; answers and
+        offsets still refer to the original context)."""
         from .backend_support import open_backend
 
         from ..hub import resolve_model_dir
@@ -78,11 +80,10 @@ class QuestionAnswerer(SaveExportMixin):
         own = {**read_settings(directory, WINDOW_FILE, WINDOW_KEYS),
                **{k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}}
         predictor, config = open_backend(directory, backend, kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(directory, **({} if normalize is None else {"normalize": normalize}))
         if predictor is not None:
-            return cls(None, AutoTokenizer.from_pretrained(directory), **own, backend=predictor, config=config)
-        kwargs = own
-        pipeline = cls(RootsForQuestionAnswering.from_pretrained(directory),
-                       AutoTokenizer.from_pretrained(directory), **kwargs)
+            return cls(None, tokenizer, **own, backend=predictor, config=config)
+        pipeline = cls(RootsForQuestionAnswering.from_pretrained(directory), tokenizer, **own)
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
         return pipeline
 
@@ -197,7 +198,7 @@ class QuestionAnswerer(SaveExportMixin):
         """A dict for a str pair, a list for lists: ``{"question", "answer", "start", "end", "score"}``.
         The best ``start <= end`` pair over all windows (by start+end logit), at most
         ``max_answer_length`` chars; ``score`` is that pair's start×end probability in its window."""
-        from ..training.trainer import pad_batch
+        from ..data.collate import pad_batch
 
         qs, cs, single = self._pairs(questions, contexts)
         check_positive_int(batch_size, "batch_size")

@@ -21,8 +21,8 @@ from ..modeling.masks import IGNORE_INDEX
 from ..modeling.outputs import PrefixLMOutput
 from ..tokenization.normalize import normalize
 from ..utils.validation import check_positive_int, check_texts
-from .backend_support import read_settings, write_settings
-from .generation import GenerationConfig, generate
+from .backend_support import SaveExportMixin, read_settings
+from ..generation.search import GenerationConfig, generate
 
 logger = logging.getLogger(__name__)
 PIPELINE_CONFIG = "seq2seq_config.json"
@@ -52,12 +52,13 @@ class TargetOnlyLoss(nn.Layer):
         return self.model.save_pretrained(directory, dtype=dtype)
 
 
-class Seq2SeqPipeline:
+class Seq2SeqPipeline(SaveExportMixin):
     """Base of the generation pipelines. Subclasses set the names below and :meth:`_score`."""
 
     source_field = "source"
     output_field = "output"
     main_metric = "rougeL"
+    SETTINGS_FILE = PIPELINE_CONFIG
 
     def __init__(self, model, tokenizer, max_source_length: int = 256, max_target_length: int = 64,
                  generation: Optional[GenerationConfig] = None) -> None:
@@ -106,7 +107,7 @@ class Seq2SeqPipeline:
             settings["generation"] = GenerationConfig(**settings["generation"])
         tokenizer = AutoTokenizer.from_pretrained(directory)
         if backend == "inference":
-            from ..inference.decoder import StaticPrefixLMDecoder
+            from ..generation.decoders import StaticPrefixLMDecoder
             from ..modeling import RootsConfig
 
             pipeline = cls(RootsConfig.from_pretrained(directory), tokenizer, **settings)
@@ -117,31 +118,18 @@ class Seq2SeqPipeline:
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
         return pipeline
 
-    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        """Model, tokenizer and ``seq2seq_config.json`` (lengths, decoding settings, task options)."""
-        from .adapter_support import save_model
-        from .backend_support import require_model
-
-        require_model(self, "save_pretrained")
-        directory = Path(directory)
-        save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
-        return self._write_pipeline_config(directory)
-
-    def export(self, directory: Union[str, os.PathLike]) -> Path:
-        """Exported prefill + cached decoder step (Paddle Inference) + tokenizer + pipeline settings;
-        load with ``from_pretrained(directory, backend="inference")``."""
+    def _export_files(self, directory: Union[str, os.PathLike]) -> Path:
+        """Exported prefill + cached decoder step (Paddle Inference); with the tokenizer and the pipeline
+        settings, ``from_pretrained(directory, backend="inference")`` loads it."""
         from ..inference.decoder import export_decoder
-        from .backend_support import require_model
 
-        require_model(self, "export")
-        directory = export_decoder(self.model, directory, self.tokenizer)
-        return self._write_pipeline_config(Path(directory))
+        return export_decoder(self.model, directory, self.tokenizer)
 
-    def _write_pipeline_config(self, directory: Path) -> Path:
-        config = {"pipeline": type(self).__name__, "max_source_length": self.max_source_length,
-                  "max_target_length": self.max_target_length, "generation": self.generation.to_dict(),
-                  **self._extra_config()}
-        return write_settings(directory, PIPELINE_CONFIG, config)
+    def pipeline_settings(self) -> Dict[str, Any]:
+        """``seq2seq_config.json``: lengths, decoding settings, task options (saved and exported)."""
+        return {"pipeline": type(self).__name__, "max_source_length": self.max_source_length,
+                "max_target_length": self.max_target_length, "generation": self.generation.to_dict(),
+                **self._extra_config()}
 
     # ------------------------------------------------------------------ encoding
     def encode_sources(self, texts: List[str]) -> Tuple[List[List[int]], List[bool]]:
@@ -209,7 +197,7 @@ class Seq2SeqPipeline:
 
     def loss(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 32) -> float:
         """Mean per-token target cross-entropy (teacher forcing) over the pairs."""
-        from ..training.trainer import pad_batch
+        from ..data.collate import pad_batch
 
         sources, targets = self._check_pairs(sources, targets)
         features = self.encode_pairs(sources, targets)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from .metrics_gen import char_rouge
+from ..metrics.generation import char_rouge
 from .seq2seq_base import Seq2SeqPipeline
 
 

@@ -9,12 +9,14 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from ..inference.backend import DygraphBackend
+from ..metrics.classification import accuracy
 from ..utils.validation import check_choice, check_positive_int, check_texts
+from .backend_support import SaveExportMixin
 
 logger = logging.getLogger(__name__)
 
 
-class TextClassifier:
+class TextClassifier(SaveExportMixin):
     """Fine-tune and run a ``RootsForSequenceClassification`` with its tokenizer.
 
     >>> clf = TextClassifier.from_pretrained("roots-base", labels=["负面", "正面"])
@@ -124,28 +126,81 @@ class TextClassifier:
     # ------------------------------------------------------------------ train / evaluate
     def fit(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
             eval_texts: Optional[Sequence[str]] = None, eval_labels: Optional[Sequence[Any]] = None,
-            eval_text_pairs: Optional[Sequence[str]] = None, adapter: Any = None, **training_args: Any) -> dict:
+            eval_text_pairs: Optional[Sequence[str]] = None, adapter: Any = None, class_weights: Any = None,
+            threshold: Any = None, **training_args: Any) -> dict:
         """Fine-tune; ``training_args`` are ``TrainingArgs`` fields (epochs, learning_rate, …).
 
         ``adapter``: ``None`` (full fine-tuning), ``"lora"``, ``"frozen_embeddings"`` or a ``LoraConfig``;
-        ``save_pretrained`` then writes only the adapter over the base model."""
+        ``save_pretrained`` then writes only the adapter over the base model.
+
+        ``class_weights``: ``"balanced"`` (``n / (num_labels * count)`` from ``labels``) or one positive
+        weight per label (label order) for a class-weighted cross-entropy; ``None``: the plain loss.
+
+        ``threshold`` (two-class classifiers): ``"auto"`` chooses the cut on P(second label) with the best
+        eval accuracy at every evaluation (checkpoints are selected on that accuracy; the record also has
+        ``accuracy_argmax``), a float in (0, 1) fixes it, ``None`` predicts the argmax. It is saved in the
+        config (``extra.decision_threshold``), so ``predict`` and ``evaluate`` use it after loading."""
         from ..training.trainer import Trainer, TrainingArgs
         from .adapter_support import enable_adapter
+        from .class_balance import (THRESHOLD_KEY, check_threshold, choose_threshold, resolve_class_weights,
+                                    weighted_loss_model)
 
         if self.model is None:
             raise ValueError("fit() needs the dygraph model; this classifier runs an exported inference backend")
         texts, _ = check_texts(texts, "texts")
-        if len(labels) != len(texts):
-            raise ValueError(f"`labels` has {len(labels)} items but there are {len(texts)} texts")
+        if labels is None or len(labels) != len(texts):
+            raise ValueError(f"`labels` has {0 if labels is None else len(labels)} items but there are "
+                             f"{len(texts)} texts")
+        threshold = check_threshold(threshold, len(self.labels), eval_texts is not None and eval_labels is not None)
+        label_ids = self._label_ids(labels)
+        weights = resolve_class_weights(class_weights, label_ids, len(self.labels))
         features = self.encode(texts, self._pairs(text_pairs, len(texts)))
-        for feature, label in zip(features, self._label_ids(labels)):
+        for feature, label in zip(features, label_ids):
             feature["labels"] = label
         enable_adapter(self.model, adapter)
+        self.config.extra.pop(THRESHOLD_KEY, None)  # a threshold of earlier training no longer applies
         evaluate_fn = None
         if eval_texts is not None:
-            evaluate_fn = lambda _model: self.evaluate(eval_texts, eval_labels, eval_text_pairs)  # noqa: E731
+            if threshold == "auto":
+                def evaluate_fn(_model):
+                    gold = np.asarray(self._label_ids(eval_labels))
+                    probs = self.predict_proba(eval_texts, eval_text_pairs)
+                    cut, acc = choose_threshold(probs[:, 1], gold)
+                    return {"accuracy": acc, "threshold": cut,
+                            "accuracy_argmax": accuracy(gold, probs.argmax(-1)), "n": len(gold)}
+            else:
+                evaluate_fn = lambda _model: self.evaluate(eval_texts, eval_labels, eval_text_pairs)  # noqa: E731
         pad = {"input_ids": self.tokenizer.pad_token_id}
-        return Trainer(self.model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
+        model = self.model if weights is None else weighted_loss_model(self.model, weights)
+        summary = Trainer(model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
+        if threshold == "auto" and summary.get("best"):
+            threshold = summary["best"]["threshold"]
+        if isinstance(threshold, float):
+            self.config.extra[THRESHOLD_KEY] = threshold
+            summary["threshold"] = threshold
+        if weights is not None:
+            summary["class_weights"] = weights
+        return summary
+
+    def finetune(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
+                 eval_texts: Optional[Sequence[str]] = None, eval_labels: Optional[Sequence[Any]] = None,
+                 eval_text_pairs: Optional[Sequence[str]] = None, **kwargs: Any) -> dict:
+        """Alias of :meth:`fit` (same arguments, validation and result): fine-tune on ``texts`` /
+        ``labels``, e.g. ``clf.finetune(texts, labels, epochs=3, class_weights="balanced")``."""
+        return self.fit(texts, labels, text_pairs, eval_texts, eval_labels, eval_text_pairs, **kwargs)
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The saved two-class decision threshold on P(second label) (``None``: argmax)."""
+        from .class_balance import THRESHOLD_KEY
+
+        value = getattr(self.config, "extra", {}).get(THRESHOLD_KEY)
+        return None if value is None or len(self.labels) != 2 else float(value)
+
+    def _decide(self, probs: np.ndarray) -> np.ndarray:
+        from .class_balance import decide
+
+        return decide(probs, self.threshold)
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
                  batch_size: int = 64) -> Dict[str, float]:
@@ -154,13 +209,16 @@ class TextClassifier:
             raise ValueError("`labels` must have one label per text")
         gold = np.asarray(self._label_ids(labels))
         probs = self.predict_proba(texts, text_pairs, batch_size)
-        return {"accuracy": float((probs.argmax(-1) == gold).mean()), "n": len(texts)}
+        out = {"accuracy": accuracy(gold, self._decide(probs)), "n": len(texts)}
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None,
                       batch_size: int = 64) -> np.ndarray:
         """``[N, num_labels]`` probabilities (batches sorted by length to avoid padding work)."""
-        from ..training.trainer import pad_batch
+        from ..data.collate import pad_batch
 
         texts, _ = check_texts(texts, "texts")
         check_positive_int(batch_size, "batch_size")
@@ -192,8 +250,9 @@ class TextClassifier:
             pairs = [text_pairs] if single and isinstance(text_pairs, str) else text_pairs
         probs = self.predict_proba(items, pairs, batch_size)
         results = []
+        decided = self._decide(probs)
         for i, row in enumerate(probs):
-            best = int(row.argmax())
+            best = int(decided[i])
             res = {"text": items[i], "label": self.labels[best], "score": round(float(row[best]), 6)}
             if pairs is not None:
                 res["text_pair"] = pairs[i]
@@ -201,19 +260,4 @@ class TextClassifier:
                 res["scores"] = {name: round(float(p), 6) for name, p in zip(self.labels, row)}
             results.append(res)
         return results[0] if single else results
-
-    def export(self, directory: Union[str, os.PathLike]) -> Path:
-        """Write a static inference model + tokenizer + config (load it with ``backend="inference"``)."""
-        from ..inference import export_model
-
-        if self.model is None:
-            raise ValueError("export() needs the dygraph model; this classifier already runs an export")
-        return export_model(self.model, directory, self.tokenizer)
-
-    def save_pretrained(self, directory: Union[str, os.PathLike], dtype: Optional[str] = None) -> Path:
-        if self.model is None:
-            raise ValueError("save_pretrained() needs the dygraph model; an inference export is already saved")
-        from .adapter_support import save_model
-
-        return save_model(self.model, self.tokenizer, directory, getattr(self, "base_model", None), dtype)
 

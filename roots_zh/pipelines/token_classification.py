@@ -16,14 +16,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..data.metrics import entity_prf
-from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans
+from ..metrics.spans import entity_prf
+from ..data.ner_qa import SCHEMES, Span, constrained_viterbi, spans_to_tags, tag_names, tags_to_spans
 from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .backend_support import SaveExportMixin
 from .windowing import encode_with_offsets, max_context_owner, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
+DECODINGS = ("viterbi", "argmax")
 
 
 def unit_starts(offsets: Sequence[Tuple[int, int]]) -> List[int]:
@@ -84,9 +85,11 @@ class TokenClassifier(SaveExportMixin):
     ``end`` is exclusive: ``text[start:end] == entity["text"]``.
     """
 
-    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, backend=None, config=None) -> None:
+    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, backend=None, config=None,
+                 decoding: str = "viterbi") -> None:
         """``backend``: an object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``, then
-        pass its ``config``); ``None`` runs ``model`` in dygraph."""
+        pass its ``config``); ``None`` runs ``model`` in dygraph. ``decoding``: ``"viterbi"`` or ``"argmax"``."""
+        self.decoding = check_choice(decoding, "decoding", DECODINGS)
         from .backend_support import dygraph_backend
 
         if model is None and (backend is None or config is None):
@@ -113,9 +116,14 @@ class TokenClassifier(SaveExportMixin):
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
                         labels: Optional[Sequence[str]] = None, scheme: str = "BIO",
                         max_length: int = 128, stride: int = 32, backend: str = "dygraph",
-                        **inference_options: Any) -> "TokenClassifier":
+                        tokenize_chinese_chars: Optional[bool] = None, normalize: Any = None,
+                        decoding: str = "viterbi", **inference_options: Any) -> "TokenClassifier":
         """A registered name or directory; ``labels`` (entity types) start a new head with ``scheme`` tags.
-        ``backend="inference"`` runs an exported directory (``export()``) with Paddle Inference."""
+        ``backend="inference"`` runs an exported directory (``export()``) with Paddle Inference.
+        ``tokenize_chinese_chars=True`` makes every CJK character its own token (exact character
+        boundaries; saved with the tokenizer); ``None`` keeps the directory's setting. ``normalize``:
+        input normalisation preset (``"auto"``: traditional script through OpenCC t2s; offsets
+        still index the original text)."""
         from .backend_support import open_backend
 
         from ..hub import resolve_model_dir
@@ -124,12 +132,15 @@ class TokenClassifier(SaveExportMixin):
 
         check_choice(scheme, "scheme", SCHEMES)
         directory = resolve_model_dir(name_or_dir)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        tok_options = {} if tokenize_chinese_chars is None else {"tokenize_chinese_chars": tokenize_chinese_chars}
+        if normalize is not None:
+            tok_options["normalize"] = normalize
+        tokenizer = AutoTokenizer.from_pretrained(directory, **tok_options)
         predictor, config = open_backend(directory, backend, inference_options)
         if predictor is not None:
             if labels is not None:
                 raise ValueError("`labels` start a new (untrained) head; fine-tune in dygraph, export(), then load")
-            return cls(None, tokenizer, max_length, stride, backend=predictor, config=config)
+            return cls(None, tokenizer, max_length, stride, backend=predictor, config=config, decoding=decoding)
         overrides: Dict[str, Any] = {}
         if labels is not None:
             if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
@@ -140,7 +151,7 @@ class TokenClassifier(SaveExportMixin):
             tags = tag_names(types, scheme)
             overrides = {"num_labels": len(tags), "id2label": dict(enumerate(tags))}
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
-        pipeline = cls(model, tokenizer, max_length, stride)
+        pipeline = cls(model, tokenizer, max_length, stride, decoding=decoding)
         pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
         return pipeline
 
@@ -249,7 +260,7 @@ class TokenClassifier(SaveExportMixin):
                           ) -> Tuple[List[np.ndarray], List[dict]]:
         """Per text: ``[n_tokens, n_tags]`` probabilities (each token from its max-context window)
         and the encoding (``ids``, ``offsets``, ``windows``)."""
-        from ..training.trainer import pad_batch
+        from ..data.collate import pad_batch
 
         texts, _ = check_texts(texts, "texts")
         check_positive_int(batch_size, "batch_size")
@@ -279,17 +290,25 @@ class TokenClassifier(SaveExportMixin):
             out.append(probs)
         return out, encs
 
-    def predict(self, texts: Union[str, Sequence[str]], batch_size: int = 64, truncation: bool = False):
+    def predict(self, texts: Union[str, Sequence[str]], batch_size: int = 64, truncation: bool = False,
+                decoding: Optional[str] = None):
         """A dict for a str, a list for a list: ``{"text", "entities": [{"type", "start", "end",
         "text", "score"}]}`` with char offsets into the original text. Long texts run in sliding
-        windows (``max_length``, ``stride``); ``truncation=True`` keeps only the first window (warns)."""
+        windows (``max_length``, ``stride``); ``truncation=True`` keeps only the first window (warns).
+        ``decoding``: ``"viterbi"`` (the best tag path the scheme allows) or ``"argmax"`` (each
+        unit's best tag, repaired leniently); default: the pipeline's ``decoding``."""
         items, single = check_texts(texts, "texts")
+        decoding = check_choice(decoding or self.decoding, "decoding", DECODINGS)
         probs_list, encs = self.predict_tag_probs(items, batch_size, truncation)
         results = []
         for text, probs, enc in zip(items, probs_list, encs):
             probs = probs[enc["units"]]  # one row per char span (its first token)
             unit_offsets = [enc["offsets"][u] for u in enc["units"]]
-            best = probs.argmax(-1) if len(probs) else np.zeros(0, dtype=np.int64)
+            if decoding == "viterbi" and len(probs):
+                index = self._tag_index
+                best = np.array([index[t] for t in constrained_viterbi(probs, self.tags, self.scheme)])
+            else:
+                best = probs.argmax(-1) if len(probs) else np.zeros(0, dtype=np.int64)
             unit_spans = tags_to_spans([self.tags[i] for i in best], self.scheme)
             entities = []
             for (kind, s, e), (_, cs, ce) in zip(unit_spans, unit_to_char_spans(unit_offsets, unit_spans)):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..utils.validation import check_choice
-from .generation import GenerationConfig
-from .metrics_gen import BLEU_TOKENIZE, bleu
+from ..generation.search import GenerationConfig
+from ..metrics.generation import BLEU_TOKENIZE, bleu
 from .seq2seq_base import Seq2SeqPipeline
 
 DIRECTIONS = ("zh-en", "en-zh")

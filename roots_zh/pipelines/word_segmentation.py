@@ -1,32 +1,214 @@
-"""`WordSegmenter`: jieba word segmentation as a pipeline (words with character offsets)."""
+"""`WordSegmenter`: Chinese word segmentation as a pipeline (words with character offsets).
+
+Modes ``precise`` / ``search`` / ``all`` are jieba's dictionary segmentation; ``accurate`` runs the
+shipped neural segmenter ``roots-cws`` (a character-level BMES tagger on roots-base, decoded with a
+constrained Viterbi), like PaddleNLP's fast/accurate modes. In every mode a user dictionary's words
+win over the model, long texts are cut at sentence punctuation and rejoined, and traditional-script
+input is segmented through OpenCC t2s with offsets into the original text.
+"""
 from __future__ import annotations
 
-from typing import Sequence, Union
+import re
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..tokenization.segment import UserDict, segment_with_offsets
-from ..utils.validation import check_choice, check_texts
+import numpy as np
 
-MODES = ("precise", "search", "all")
+from ..tokenization.segment import UserDict, _parse_words, segment_with_offsets
+from ..utils.validation import check_choice, check_positive_int, check_texts
+
+MODES = ("precise", "search", "all", "accurate")
+DEFAULT_MODEL = "roots-cws"
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+[”’」』）)]*")
+Word = Tuple[str, int, int]
+
+
+def sentence_chunks(text: str, max_chars: int) -> List[Tuple[int, int]]:
+    """``(start, end)`` pieces of ``text`` cut after sentence punctuation, each at most
+    ``max_chars`` long (a longer sentence is cut at ``max_chars``); they cover ``text`` exactly."""
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    chunks, start = [], 0
+    for end in cuts:
+        while end - start > max_chars:
+            chunks.append((start, start + max_chars))
+            start += max_chars
+        if end > start:
+            chunks.append((start, end))
+            start = end
+    return chunks
+
+
+def force_words(text: str, words: List[Word], forced: Sequence[str]) -> List[Word]:
+    """Make every occurrence of a ``forced`` word (longest first, left to right) one word; model
+    words that cross its edges are cut there."""
+    if not forced:
+        return words
+    marks = np.zeros(len(text), dtype=np.int64)  # 1 at positions inside a forced word
+    spans, pos = [], 0
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(set(forced), key=len, reverse=True)))
+    for m in pattern.finditer(text):
+        spans.append((m.start(), m.end()))
+        marks[m.start():m.end()] = 1
+    if not spans:
+        return words
+    bounds = set()
+    for _, s, e in words:
+        bounds.update((s, e))
+    for s, e in spans:
+        bounds.difference_update(range(s + 1, e))
+        bounds.update((s, e))
+    keep = sorted(b for b in bounds if 0 <= b <= len(text))
+    out = []
+    for s, e in zip(keep, keep[1:]):
+        piece = text[s:e]
+        if piece.strip():
+            out.append((piece, s, e))
+    return out
+
+
+def merge_words(words: List[Word], vocab: "set[str]", max_parts: int = 4) -> List[Word]:
+    """Join runs of 2..``max_parts`` adjacent words whose concatenation is a ``vocab`` word (the
+    longest run first, left to right): a word list of another standard (e.g. MSR's, which keeps
+    改革开放 whole) applied on top of the model's boundaries; model boundaries are never moved."""
+    out, i = [], 0
+    while i < len(words):
+        for k in range(min(max_parts, len(words) - i), 1, -1):
+            run = words[i:i + k]
+            if all(a[2] == b[1] for a, b in zip(run, run[1:])) and "".join(w for w, _, _ in run) in vocab:
+                out.append(("".join(w for w, _, _ in run), run[0][1], run[-1][2]))
+                i += k
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 class WordSegmenter:
     """>>> WordSegmenter().predict("结巴中文分词")
-    {'text': '结巴中文分词', 'words': ['结巴', '中文', '分词'], 'offsets': [[0, 2], [2, 4], [4, 6]]}"""
+    {'text': '结巴中文分词', 'words': ['结巴', '中文', '分词'], 'offsets': [[0, 2], [2, 4], [4, 6]]}
+    >>> WordSegmenter.from_pretrained(mode="accurate").predict("结巴中文分词")   # neural (roots-cws)
+    """
 
-    def __init__(self, mode: str = "precise", user_dict: UserDict = None) -> None:
+    def __init__(self, mode: str = "precise", user_dict: UserDict = None, tagger=None,
+                 max_chunk_chars: int = 120, merge_dict: UserDict = None) -> None:
+        """``tagger``: a :class:`TokenClassifier` with BMES tags of one type (``accurate`` mode).
+        ``merge_dict`` (``accurate`` mode): a word list (file or list) whose words join adjacent model
+        words (:func:`merge_words`), e.g. another segmentation standard's training vocabulary."""
         self.mode = check_choice(mode, "mode", MODES)
         self.user_dict = user_dict
+        self.merge_vocab = set(_word_list(merge_dict)) if merge_dict is not None else None
+        self.tagger = tagger
+        self.max_chunk_chars = check_positive_int(max_chunk_chars, "max_chunk_chars")
+        self._forced: Optional[List[str]] = None
+        if tagger is not None and tagger.scheme != "BMES":
+            raise ValueError(f"the segmentation tagger must use BMES tags, got {tagger.scheme}")
 
     @classmethod
-    def from_pretrained(cls, name_or_dir=None, mode: str = "precise", user_dict: UserDict = None) -> "WordSegmenter":
-        """jieba's dictionary is the model; ``name_or_dir`` is accepted for a uniform Taskflow call."""
-        return cls(mode, user_dict)
+    def from_pretrained(cls, name_or_dir=None, mode: str = "precise", user_dict: UserDict = None,
+                        backend: str = "dygraph", merge_dict: UserDict = None, **options) -> "WordSegmenter":
+        """jieba modes need no model; ``mode="accurate"`` loads ``name_or_dir`` (default
+        ``roots-cws``), with ``backend="inference"`` for an exported directory."""
+        check_choice(mode, "mode", MODES)
+        tagger = None
+        if mode == "accurate" or name_or_dir is not None:
+            from .token_classification import TokenClassifier
 
-    def predict(self, texts: Union[str, Sequence[str]], mode: str | None = None, batch_size: int | None = None):
+            tagger = TokenClassifier.from_pretrained(name_or_dir or DEFAULT_MODEL, backend=backend, **options)
+            mode = "accurate"
+        return cls(mode, user_dict, tagger, merge_dict=merge_dict)
+
+    def export(self, save_directory) -> None:
+        """Export the neural tagger for Paddle Inference (``accurate`` mode only)."""
+        if self.tagger is None:
+            raise ValueError("only mode='accurate' has a model to export")
+        self.tagger.export(save_directory)
+
+    # ------------------------------------------------------------------ accurate mode
+    def _forced_words(self) -> List[str]:
+        if self._forced is None:
+            self._forced = _word_list(self.user_dict) if self.user_dict is not None else []
+        return self._forced
+
+    def _accurate(self, texts: List[str], batch_size: int) -> List[List[Word]]:
+        from ..tokenization.normalize import Normalizer, is_traditional, map_offsets
+
+        t2s = Normalizer.from_config("t2s")
+        chunks, owners = [], []  # model inputs and (text index, offset in the normalised text)
+        normed = []
+        for t, text in enumerate(texts):
+            norm, index_map = t2s.with_offsets(text) if is_traditional(text) else (text, None)
+            normed.append((norm, index_map))
+            for s, e in sentence_chunks(norm, self.max_chunk_chars):
+                chunks.append(norm[s:e])
+                owners.append((t, s))
+        probs_list, encs = self.tagger.predict_tag_probs(chunks, batch_size=batch_size) if chunks else ([], [])
+        words: List[List[Word]] = [[] for _ in texts]
+        for chunk, (t, base), probs, enc in zip(chunks, owners, probs_list, encs):
+            units = enc["units"]
+            tags = viterbi_bmes(probs[units], self.tagger.tags) if units else []
+            offsets = [enc["offsets"][u] for u in units]
+            for s, e in bmes_words(tags, offsets):
+                words[t].append((s + base, e + base))
+        out = []
+        for text, (norm, index_map), spans in zip(texts, normed, words):
+            spans = _split_at_spaces(norm, spans)
+            spans = map_offsets(spans, index_map, len(text)) if index_map is not None else spans
+            words = [(text[s:e], s, e) for s, e in spans]
+            if self.merge_vocab:
+                words = merge_words(words, self.merge_vocab)
+            out.append(force_words(text, words, self._forced_words()))
+        return out
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, texts: Union[str, Sequence[str]], mode: Optional[str] = None, batch_size: int = 64):
+        """A dict for a str, a list for a list: ``{"text", "words", "offsets"}`` (``end`` exclusive)."""
         items, single = check_texts(texts, "texts")
         mode = check_choice(mode or self.mode, "mode", MODES)
-        out = []
-        for text in items:
-            spans = segment_with_offsets(text, mode=mode, user_dict=self.user_dict)
-            out.append({"text": text, "words": [w for w, _, _ in spans], "offsets": [[s, e] for _, s, e in spans]})
+        if mode == "accurate":
+            if self.tagger is None:
+                raise ValueError("mode='accurate' needs the neural model: WordSegmenter.from_pretrained(mode='accurate')")
+            all_words = self._accurate(items, check_positive_int(batch_size, "batch_size"))
+        else:
+            all_words = [segment_with_offsets(text, mode=mode, user_dict=self.user_dict) for text in items]
+        out = [{"text": text, "words": [w for w, _, _ in words], "offsets": [[s, e] for _, s, e in words]}
+               for text, words in zip(items, all_words)]
         return out[0] if single else out
+
+
+def _word_list(words: UserDict) -> List[str]:
+    """Words of a user dictionary: a file (``word [freq] [tag]`` lines) or a list."""
+    if isinstance(words, (list, tuple)):
+        return [w for w, _ in _parse_words(words)]
+    with open(words, encoding="utf-8") as fh:
+        return [line.split()[0] for line in fh if line.strip()]
+
+
+def _split_at_spaces(text: str, spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """Words never hold whitespace: cut spans at it and drop whitespace-only pieces."""
+    out = []
+    for s, e in spans:
+        for m in re.finditer(r"\S+", text[s:e]):
+            out.append((s + m.start(), s + m.end()))
+    return out
+
+
+def bmes_words(tags: Sequence[str], offsets: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """Char spans of the words that BMES tags (one per unit) describe; a unit tagged ``O`` is a word."""
+    words, start = [], None
+    for tag, (s, e) in zip(tags, offsets):
+        prefix = tag[:1]
+        if start is None:
+            start = s
+        if prefix in ("E", "S", "O"):
+            words.append((start, e))
+            start = None
+    if start is not None and offsets:
+        words.append((start, offsets[-1][1]))
+    return words
+
+
+def viterbi_bmes(probs: np.ndarray, tags: Sequence[str]) -> List[str]:
+    """The most probable BMES tag path (``O`` counts as ``S``) under the scheme's transition rules."""
+    from ..data.ner_qa import constrained_viterbi
+
+    return constrained_viterbi(probs, tags, "BMES")

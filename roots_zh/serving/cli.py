@@ -14,14 +14,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--task", default="text_classification", choices=sorted(TASKS))
     parser.add_argument("--model", default=None, help="registered name or directory (default: the task's "
                         "shipped model)")
-    parser.add_argument("--backend", default="dygraph", choices=["dygraph", "inference"],
-                        help="inference: --model is a directory written by tools/export.py")
+    parser.add_argument("--backend", default="inference", choices=["inference", "dygraph"],
+                        help="inference (default): Paddle Inference on the export cached under $ROOTS_HOME/inference "
+                        "(made once from --model; an exported directory is used as is); tasks without an "
+                        "inference path fall back to dygraph with a logged reason")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the model in a thread of the server process (default: its own process, so "
+                        "the event loop never waits for the GIL)")
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                        help="skip timing full batches at start-up (admission then learns from the first batches)")
     for name in ("max_batch_size", "max_wait_ms", "max_queue", "max_body_bytes", "max_texts", "max_chars",
-                 "request_timeout_s", "shutdown_timeout_s"):
+                 "request_timeout_s", "shutdown_timeout_s", "max_connections", "backlog"):
         value = getattr(defaults, name)
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     return parser
@@ -29,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_from_args(args: argparse.Namespace) -> int:
     settings = ServerSettings(**{k: getattr(args, k) for k in ServerSettings.__dataclass_fields__})
-    serve(args.task, args.model, args.host, args.port, settings, backend=args.backend,
-          max_length=args.max_length, threads=args.threads)
+    serve(args.task, args.model, args.host, args.port, settings, in_process=args.in_process,
+          calibrate=args.calibrate, backend=args.backend, max_length=args.max_length, threads=args.threads)
     return 0
 
 

@@ -1,16 +1,23 @@
 """Pluggable task -> handler factories for the server.
 
 A factory takes ``(model, **options)`` and returns a handler ``items -> results`` (one JSON-able
-result per item, same order). Register more (e.g. Taskflow tasks) with :func:`register_task`.
+result per item, same order). Every text-input Taskflow task is registered; register more with
+:func:`register_task`. The default backend is Paddle Inference (the export Taskflow caches under
+``$ROOTS_HOME/inference``); a task that has no inference path falls back to dygraph with a logged reason.
 """
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any, Callable, Dict, List
 
 from .batching import Handler
 
+logger = logging.getLogger(__name__)
+
 TaskFactory = Callable[..., Handler]
 TASKS: Dict[str, TaskFactory] = {}
+BACKENDS = ("inference", "dygraph")
 
 
 def register_task(name: str, factory: TaskFactory) -> None:
@@ -21,51 +28,57 @@ def register_task(name: str, factory: TaskFactory) -> None:
     TASKS[name] = factory
 
 
-def build_handler(task: str, model: str, **options: Any) -> Handler:
+def build_handler(task: str, model: str | None, **options: Any) -> Handler:
     if task not in TASKS:
         raise ValueError(f"`task`={task!r} is not valid; choose one of {sorted(TASKS)}")
     return TASKS[task](model, **options)
 
 
-def text_classification(model: str | None = None, backend: str = "dygraph", max_length: int = 128,
-                        threads: int = 2) -> Handler:
-    """``model``: a registered name or a directory (with ``backend="inference"``: an exported one)."""
-    from ..pipelines.text_classification import TextClassifier
-    from ..utils.env import set_cpu_threads
+def _pipeline_options(task: str, backend: str, max_length: int, threads: int) -> Dict[str, Any]:
+    """The options the task's ``from_pretrained`` takes: ``max_length``, and ``threads`` for inference."""
+    from ..taskflow import TASKS as FLOW_TASKS, _load_class
 
-    if model is None:
-        from ..taskflow import TASKS as FLOW_TASKS
-
-        model = FLOW_TASKS["text_classification"].default_model
-    if backend == "inference":
-        clf = TextClassifier.from_pretrained(model, backend="inference", max_length=max_length, threads=threads)
-    else:
-        set_cpu_threads(threads)
-        clf = TextClassifier.from_pretrained(model, max_length=max_length)
-
-    def handle(texts: List[str]) -> List[dict]:
-        return clf.predict(list(texts), batch_size=max(1, len(texts)))
-
-    return handle
-
-
-register_task("text_classification", text_classification)
+    params = inspect.signature(_load_class(FLOW_TASKS[task].pipeline).from_pretrained).parameters
+    open_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    options: Dict[str, Any] = {}
+    if "max_length" in params:
+        options["max_length"] = max_length
+    if "threads" in params or (backend == "inference" and open_kwargs):
+        options["threads"] = threads
+    return options
 
 
 def taskflow_factory(task: str) -> TaskFactory:
     """A server handler for a text-input Taskflow task (its shipped model unless ``model`` is given)."""
 
-    def factory(model: str | None = None, backend: str = "dygraph", max_length: int = 128,
+    def factory(model: str | None = None, backend: str = "inference", max_length: int = 128,
                 threads: int = 2) -> Handler:
         from ..taskflow import Taskflow
         from ..utils.env import set_cpu_threads
+        from ..utils.validation import check_choice, check_positive_int
 
+        check_choice(backend, "backend", BACKENDS)
+        check_positive_int(max_length, "max_length")
+        check_positive_int(threads, "threads")
         set_cpu_threads(threads)
-        flow = Taskflow(task, model=model, backend=backend)
+        flow = None
+        if backend == "inference":
+            try:
+                flow = Taskflow(task, model=model, backend="inference",
+                                **_pipeline_options(task, "inference", max_length, threads))
+            except Exception as exc:  # noqa: BLE001 - no inference path (or export) for this task: say why
+                logger.warning("%s: Paddle Inference is not available (%s: %s); serving with dygraph", task,
+                               type(exc).__name__, exc)
+                backend = "dygraph"
+        if flow is None:
+            flow = Taskflow(task, model=model, backend="dygraph",
+                            **_pipeline_options(task, "dygraph", max_length, threads))
 
         def handle(texts: List[str]) -> List[dict]:
+            flow.batch_size = max(1, len(texts))  # the server already batched them: one model call
             return flow(list(texts))
 
+        handle.info = {"task": task, "model": str(flow.model), "backend": backend}
         return handle
 
     return factory

@@ -109,11 +109,11 @@ IndexMap = Optional[List[int]]
 Step = Callable[[str], Tuple[str, IndexMap]]
 
 #: URLs, emails, Weibo ``#话题#`` and Twitter ``#tag``, ``@mentions``: kept as they are.
-_PROTECT_RE = re.compile(
-    r"(?:https?|ftp)://[^\s<>\"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u201c\u201d\u2018\u2019]+"
-    r"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[^\s<>\"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*)?"
+_PROTECT_RE = re.compile(  # a protected unit never holds control chars (they are removed, not kept)
+    r"(?:https?|ftp)://[^\s<>\"'\x00-\x1f\x7f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u201c\u201d\u2018\u2019]+"
+    r"|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[^\s<>\"'\x00-\x1f\x7f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]*)?"
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    r"|#[^#\s]{1,50}#"
+    r"|#[^#\s\x00-\x1f\x7f]{1,50}#"
     r"|@[\w\-]{1,30}"
     r"|#\w{1,50}"
 )
@@ -125,10 +125,12 @@ _T2S_SKIP_RE = re.compile(f"[{_SURROGATE}]")  # OpenCC (UTF-8) cannot take lone 
 _CLAUSE_RE = re.compile(r"[^，。！？；：、,.!?;:\s]*[，。！？；：、,.!?;:\s]?")
 
 PRESETS: Dict[str, Dict[str, bool]] = {
-    "none": dict(width=False, invisible=False, collapse_punct=False, t2s=False, protect=False),
-    "basic": dict(width=True, invisible=True, collapse_punct=False, t2s=False, protect=True),
-    "web": dict(width=True, invisible=True, collapse_punct=True, t2s=False, protect=True),
-    "t2s": dict(width=True, invisible=True, collapse_punct=False, t2s=True, protect=True),
+    "none": dict(width=False, invisible=False, collapse_punct=False, t2s=False, protect=False, t2s_auto=False),
+    "basic": dict(width=True, invisible=True, collapse_punct=False, t2s=False, protect=True, t2s_auto=False),
+    "web": dict(width=True, invisible=True, collapse_punct=True, t2s=False, protect=True, t2s_auto=False),
+    "t2s": dict(width=True, invisible=True, collapse_punct=False, t2s=True, protect=True, t2s_auto=False),
+    # Taskflow's default: traditional-script input is converted, anything else is left as it is
+    "auto": dict(width=False, invisible=False, collapse_punct=False, t2s=False, protect=True, t2s_auto=True),
 }
 
 
@@ -208,6 +210,27 @@ def _aligned(src: str, dst: str, base: int) -> List[int]:
     return [base + min(len(src) - 1, i * len(src) // max(1, len(dst))) for i in range(len(dst))]
 
 
+def is_traditional(text: str, min_ratio: float = 0.05) -> bool:
+    """Whether ``text`` looks like traditional-script Chinese: OpenCC t2s changes at least
+    ``min_ratio`` of its CJK characters (and at least one). False when OpenCC is not installed."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    if not cjk:
+        return False
+    text = _T2S_SKIP_RE.sub("", text)  # OpenCC cannot take lone surrogates
+    try:
+        converted = opencc_converter("t2s").convert(text)
+    except ImportError:
+        return False
+    if len(converted) != len(text):
+        return True
+    changed = sum(a != b for a, b in zip(text, converted))
+    return changed >= 1 and changed / cjk >= min_ratio
+
+
+def _t2s_if_traditional_step(text: str) -> Tuple[str, IndexMap]:
+    return _t2s_step(text) if is_traditional(text) else (text, None)
+
+
 def _t2s_step(text: str) -> Tuple[str, IndexMap]:
     """Traditional -> simplified (OpenCC ``t2s``); a length-changing phrase only blurs its clause."""
     conv = opencc_converter("t2s")
@@ -257,6 +280,7 @@ class Normalizer:
             surrogates; every other space char (NBSP, tab, newline, U+2028 ...) -> ``" "``.
         collapse_punct: ``！！！`` -> ``！``, ``。。。`` -> ``。`` (not ``……`` or ``...``).
         t2s: traditional -> simplified with OpenCC (``t2s``).
+        t2s_auto: the same, only for a text that looks traditional (:func:`is_traditional`).
         protect: leave URLs, emails, ``@mentions`` and ``#hashtags#`` untouched.
 
     Build one from a preset with ``Normalizer.from_config("web")``; ``None``/``"none"`` do nothing.
@@ -267,6 +291,7 @@ class Normalizer:
     collapse_punct: bool = False
     t2s: bool = False
     protect: bool = False
+    t2s_auto: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -306,7 +331,7 @@ class Normalizer:
     @property
     def active(self) -> bool:
         """True when some step can change text."""
-        return self.width or self.invisible or self.collapse_punct or self.t2s
+        return self.width or self.invisible or self.collapse_punct or self.t2s or self.t2s_auto
 
     def _steps(self) -> List[Step]:
         steps: List[Step] = []
@@ -318,6 +343,8 @@ class Normalizer:
             steps.append(_collapse_step)
         if self.t2s:
             steps.append(_t2s_step)
+        elif self.t2s_auto:
+            steps.append(_t2s_if_traditional_step)
         return steps
 
     def _run(self, text: str) -> Tuple[str, IndexMap]:

@@ -12,6 +12,7 @@ and keeps every space (``add_dummy_prefix=False``, ``remove_extra_whitespaces=Fa
 from __future__ import annotations
 
 import io
+import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
@@ -72,12 +73,22 @@ def train_sentencepiece(
     return model.getvalue()
 
 
+def _char_is_own_piece(ch: str) -> bool:
+    """CJK characters, full-width forms and punctuation/symbols: one piece each under
+    ``tokenize_chinese_chars``."""
+    return ord(ch) >= 0x2E80 or unicodedata.category(ch)[0] in "PS"
+
+
 class RootsTokenizer(PreTrainedTokenizerBase):
     """SentencePiece tokenizer with the common ``__call__``/offsets API.
 
     Args:
         model_file: path of ``spm.model`` (or pass ``model_proto`` bytes instead).
         model_max_length: default ``max_length`` for truncation / ``padding="max_length"``.
+        tokenize_chinese_chars: split every piece that holds a CJK character into one piece per
+            character (byte fallback for characters outside the vocabulary), so every character
+            boundary is a token boundary (span tasks: NER, QA, segmentation). BERT's option of the
+            same name; off by default (the pieces roots-base was pretrained on).
     """
 
     vocab_files = {"model_file": "spm.model"}
@@ -87,6 +98,7 @@ class RootsTokenizer(PreTrainedTokenizerBase):
         model_file: Optional[Union[str, Path]] = None,
         model_max_length: int = 512,
         model_proto: Optional[bytes] = None,
+        tokenize_chinese_chars: bool = False,
     ) -> None:
         super().__init__(
             model_max_length=model_max_length, pad_token="[PAD]", unk_token="[UNK]",
@@ -101,6 +113,9 @@ class RootsTokenizer(PreTrainedTokenizerBase):
                 raise FileNotFoundError(f"SentencePiece model {path} not found")
             model_proto = path.read_bytes()
         self.model_file = str(model_file) if model_file is not None else None
+        if not isinstance(tokenize_chinese_chars, bool):
+            raise ValueError(f"`tokenize_chinese_chars` must be a bool, got {tokenize_chinese_chars!r}")
+        self.tokenize_chinese_chars = tokenize_chinese_chars
         self._load(model_proto)
 
     def _load(self, model_proto: bytes) -> None:
@@ -138,14 +153,51 @@ class RootsTokenizer(PreTrainedTokenizerBase):
     def _encode_texts(self, texts: List[str], with_offsets: bool) -> List[Encoded]:
         normed = [normalize_with_offsets(t) for t in texts]
         inputs = [n for n, _ in normed]
-        if not with_offsets:
+        if not with_offsets and not self.tokenize_chinese_chars:
             return [(ids, None) for ids in self.sp.encode(inputs)]
         results = self.sp.encode(inputs, out_type="offset_mapping")
         out: List[Encoded] = []
-        for text, (_, index_map), res in zip(texts, normed, results):
-            spans = self._spread_byte_spans(res["ids"], res["offsets"])
-            out.append((list(res["ids"]), map_offsets(spans, index_map, len(text))))
+        for text, normed_text, (_, index_map), res in zip(texts, inputs, normed, results):
+            ids, spans = list(res["ids"]), [tuple(o) for o in res["offsets"]]
+            if self.tokenize_chinese_chars:
+                ids, spans = self._split_cjk_pieces(normed_text, ids, spans)
+            if not with_offsets:
+                out.append((ids, None))
+                continue
+            spans = self._spread_byte_spans(ids, spans)
+            out.append((ids, map_offsets(spans, index_map, len(text))))
         return out
+
+    def _split_cjk_pieces(self, text: str, ids: List[int], spans: List[Tuple[int, int]]
+                          ) -> Tuple[List[int], List[Tuple[int, int]]]:
+        """One piece per CJK character (``tokenize_chinese_chars``); other pieces are kept as they are.
+        A leading ``▁`` of a split piece stays a piece of its own (on the space, or empty for the
+        dummy prefix); a character outside the vocabulary becomes its UTF-8 byte pieces."""
+        new_ids: List[int] = []
+        new_spans: List[Tuple[int, int]] = []
+        unk = self.sp.unk_id()
+        for i, (s, e) in zip(ids, spans):
+            surface = text[s:e]
+            if len(surface) < 2 or not any(map(_char_is_own_piece, surface)):
+                new_ids.append(i)
+                new_spans.append((s, e))
+                continue
+            piece = self.sp.id_to_piece(i)
+            if piece.startswith("\u2581"):
+                space = 1 if surface[:1].isspace() else 0  # a real space, or the dummy prefix
+                new_ids.append(self.sp.piece_to_id("\u2581"))
+                new_spans.append((s, s + space))
+                s += space
+            for k, ch in enumerate(text[s:e]):
+                pid = self.sp.piece_to_id(ch)
+                if pid == unk or ch.isspace():
+                    pieces = [self.sp.piece_to_id(f"<0x{b:02X}>") for b in ch.encode("utf-8")]
+                    pieces = pieces if all(p != unk for p in pieces) else [unk]
+                else:
+                    pieces = [pid]
+                new_ids.extend(pieces)
+                new_spans.extend([(s + k, s + k + 1)] * len(pieces))
+        return new_ids, new_spans
 
     def _spread_byte_spans(self, ids: List[int], offsets: List[Tuple[int, int]]) -> Offsets:
         """Byte-fallback pieces of one char: SentencePiece gives the span to the last byte only;
@@ -199,6 +251,7 @@ class RootsTokenizer(PreTrainedTokenizerBase):
     def _config(self) -> Dict[str, Any]:
         return {
             **super()._config(),
+            **({"tokenize_chinese_chars": True} if self.tokenize_chinese_chars else {}),
             "do_lower_case": False,
             "normalization": "roots_zh.tokenization.normalize",
             "additional_special_tokens": list(RESERVED_TOKENS),

@@ -13,16 +13,17 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import paddle
+
+from ..data.collate import Feature, bucketed_batches, pad_batch  # noqa: F401 - pad_batch re-exported
 
 from ..utils.env import set_cpu_threads
 from ..utils.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
-Feature = Dict[str, Sequence[int]]
 
 
 @dataclass
@@ -54,47 +55,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
-
-
-def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.ndarray]:
-    """Pad each field to the longest row; scalar fields (labels) are stacked."""
-    out = {}
-    for key in features[0]:
-        values = [f[key] for f in features]
-        if isinstance(values[0], (int, np.integer, float)):
-            out[key] = np.asarray(values)
-            continue
-        width = max(len(v) for v in values)
-        fill = pad_ids.get(key, 0)
-        first = next((v[0] for v in values if len(v)), None)
-        if isinstance(first, (list, tuple, np.ndarray)):  # rows of [len, K] (e.g. entity_ids) -> [B, S, K]
-            arr = np.full((len(values), width, len(first)), fill, dtype=np.int64)
-            for i, v in enumerate(values):
-                if len(v):
-                    arr[i, :len(v)] = v
-            out[key] = arr
-            continue
-        arr = np.full((len(values), width), fill, dtype=np.int64)
-        for i, v in enumerate(values):
-            arr[i, :len(v)] = v
-        out[key] = arr
-    return out
-
-
-def bucketed_batches(features: List[Feature], batch_size: int, rng: random.Random,
-                     shuffle: bool = True) -> List[List[int]]:
-    """Index batches grouped by length (within chunks of 50 batches), in random order."""
-    order = list(range(len(features)))
-    if shuffle:
-        rng.shuffle(order)
-    chunk = batch_size * 50
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start:start + chunk], key=lambda i: len(features[i]["input_ids"]))
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    if shuffle:
-        rng.shuffle(batches)
-    return batches
 
 
 class Trainer:

@@ -3,7 +3,9 @@ generic code path on non-Intel CPUs. On this project's AMD EPYC (AVX-512) ``padd
 31 GFLOP/s per core by default and 163 with MKL's vendor check answered "Intel" (pretraining 1.9x
 faster); the results agree with numpy to fp32 rounding.
 
-``enable_mkl_fast_path()`` runs on ``import roots_zh``: on an AMD x86-64 Linux CPU it loads the
+``enable_fast_path()`` runs at first real use, not at ``import roots_zh`` (which changes nothing in
+the process): when a ROOTS model or a ``Predictor`` is built, or when a tool calls it before its first
+BLAS call (``tools/bench``). On an AMD x86-64 Linux CPU it loads the
 one-function shim ``mkl_vendor_shim.c`` (compiled once into ``$ROOTS_HOME/native`` with the system C
 compiler) with ``RTLD_GLOBAL``, so MKL binds to it when Paddle first loads MKL (at the first BLAS call,
 not at ``import paddle``). Without a C compiler it falls back to ``MKL_DEBUG_CPU_TYPE=5`` (older MKL
@@ -68,8 +70,9 @@ def _compiled_shim() -> Optional[Path]:
     return target
 
 
-def enable_mkl_fast_path() -> str:
-    """Make MKL use its fast kernels on AMD CPUs; returns what was done (also in ``mkl_fast_path_status()``)."""
+def enable_fast_path() -> str:
+    """Make MKL use its fast kernels on AMD CPUs (once per process; call it before Paddle's first BLAS
+    call); returns what was done (also in ``mkl_fast_path_status()``)."""
     global _STATUS
     if _STATUS is None:
         _STATUS = _enable()
@@ -87,7 +90,7 @@ def _enable() -> str:
         return f"not needed (CPU vendor {vendor or 'unknown'})"
     try:
         shim = _compiled_shim()
-    except OSError as exc:  # e.g. a read-only $ROOTS_HOME: never fail `import roots_zh` over speed
+    except OSError as exc:  # e.g. a read-only $ROOTS_HOME: never fail a model build over speed
         logger.debug("no MKL vendor shim: %s", exc)
         shim = None
     if shim is not None:
@@ -100,6 +103,9 @@ def _enable() -> str:
     return "MKL_DEBUG_CPU_TYPE=5 (shim not built: no C compiler or no writable $ROOTS_HOME)"
 
 
+enable_mkl_fast_path = enable_fast_path  # the former name
+
+
 def mkl_fast_path_status() -> str:
-    """What ``enable_mkl_fast_path`` did in this process ('not run' before it ran)."""
+    """What ``enable_fast_path`` did in this process ('not run' before it ran)."""
     return _STATUS or "not run"

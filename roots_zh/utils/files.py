@@ -52,3 +52,13 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk_size), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def move_files_into(source: PathLike, directory: PathLike, last: str = "") -> Path:
+    """Move every entry of ``source`` into ``directory``, each with an atomic ``os.replace``; the
+    entry named ``last`` (e.g. a manifest that marks the directory complete) goes last."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for item in sorted(Path(source).iterdir(), key=lambda p: p.name == last):
+        os.replace(item, directory / item.name)
+    return directory

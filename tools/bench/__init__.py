@@ -5,8 +5,8 @@ argparse sub-parser and sets ``func=run``; ``run(args)`` writes ``benchmarks/res
 (see :func:`bench.common.write_result`). Modules are discovered automatically, so keep their
 module-level imports light (import paddle, tokenizers, ... inside ``run``).
 
-Never run a module file directly (``python tools/bench/tokenize.py`` would shadow the stdlib
-``tokenize`` module); use ``python tools/benchmark.py <name>``.
+A sub-command's name is its module's ``NAME`` (``tokenizer_speed.py`` is ``tokenize``: no module
+here shadows the standard library). Run them with ``python tools/benchmark.py <name>``.
 """
 from __future__ import annotations
 

@@ -134,6 +134,7 @@ EVALUATORS: Dict[str, Callable] = {
     "classification": eval_classification,
     "ner": _lazy("bench.accuracy_spans", "eval_ner"),
     "qa": _lazy("bench.accuracy_spans", "eval_qa"),
+    "cws": _lazy("bench.accuracy_spans", "eval_cws"),
     "summarization": _lazy("bench.accuracy_seq2seq", "eval_summarization"),
     "translation": _lazy("bench.accuracy_seq2seq", "eval_translation"),
 }
@@ -142,6 +143,14 @@ BASELINES: Dict[str, Callable] = {
     "random_init": baseline_random_init,
     "paddlenlp_same_size": baseline_paddlenlp_same_size,
     "lead": _lazy("bench.accuracy_seq2seq", "baseline_lead"),
+    # offline peers (pip install -e .[peers]; skipped with a message when missing): bench/peers.py
+    "snownlp": _lazy("bench.peers", "baseline_snownlp"),
+    "jiagu": _lazy("bench.peers", "baseline_jiagu"),
+    "thulac_ner": _lazy("bench.peers", "baseline_thulac_ner"),
+    "jieba_ner": _lazy("bench.peers", "baseline_jieba_ner"),
+    "jieba_cws": _lazy("bench.accuracy_spans", "baseline_jieba_cws"),
+    "jieba_no_hmm_cws": _lazy("bench.accuracy_spans", "baseline_jieba_no_hmm_cws"),
+    "thulac_cws": _lazy("bench.accuracy_spans", "baseline_thulac_cws"),
 }
 
 
@@ -152,9 +161,11 @@ def _percent(value: float, spec: dict) -> float:
 
 
 def run_baselines(task: str, spec: dict, root: Path, limit: Optional[int], quick: bool = False,
-                  skip: Sequence[str] = ()) -> Tuple[Dict[str, float], List[str]]:
+                  skip: Sequence[str] = (), details: Optional[Dict[str, dict]] = None
+                  ) -> Tuple[Dict[str, float], List[str]]:
     """``({baseline: score}, [skip reasons])`` for the baselines ``spec`` declares; full-only ones
-    are left out in quick mode, ``skip`` ones always; a ``BaselineSkipped`` is reported, not raised."""
+    are left out in quick mode, ``skip`` ones always; a ``BaselineSkipped`` is reported, not raised.
+    ``details`` (a dict) receives each baseline's full metrics (e.g. a peer's texts/s)."""
     unknown = [name for name in spec.get("baselines", []) if name not in BASELINES]
     if unknown:
         raise ValueError(f"{task}: unknown baselines {unknown}; known: {sorted(BASELINES)}")
@@ -163,7 +174,10 @@ def run_baselines(task: str, spec: dict, root: Path, limit: Optional[int], quick
         if (quick and name in FULL_ONLY_BASELINES) or name in skip:
             continue
         try:
-            scores[name] = _percent(BASELINES[name](spec, root, limit)[spec["metric"]], spec)
+            metrics = BASELINES[name](spec, root, limit)
+            scores[name] = _percent(metrics[spec["metric"]], spec)
+            if details is not None:
+                details[name] = metrics
         except BaselineSkipped as exc:
             skipped.append(f"{task}: baseline {name} skipped: {exc}")
     return scores, skipped
@@ -190,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
                "n": metrics.get("n"), "seconds": round(seconds, 1), "all_metrics": metrics,
                "anchors": spec.get("anchors", {}), "baselines": {}}
         if not args.no_baselines:
-            row["baselines"], why = run_baselines(task, spec, root, limit, args.quick, args.skip_baselines)
+            row["baselines"], why = run_baselines(task, spec, root, limit, args.quick, args.skip_baselines,
+                                                  details=row.setdefault("baseline_metrics", {}))
             skipped += why
         if value < floor:
             failures.append(f"{task}: {spec['metric']} {row['score']} < floor {row['floor']} ({spec['model']})")

@@ -34,7 +34,7 @@ def eval_translation(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, 
 
 def baseline_lead(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     """The first N characters of the source, N = the mean training summary length."""
-    from roots_zh.pipelines.metrics_gen import char_rouge
+    from roots_zh.metrics.generation import char_rouge
 
     train = _pairs(spec, root, spec.get("train_split", "train"), None)
     n = round(sum(len(p.target) for p in train) / len(train))

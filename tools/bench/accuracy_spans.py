@@ -5,14 +5,32 @@ from pathlib import Path
 from typing import Dict, Optional
 
 
+def to_traditional(texts: list) -> list:
+    """OpenCC s2t copies of ``texts`` (a text whose length would change is kept as it is, so gold
+    character spans stay valid); the traditional-script check of ``"script": "traditional"`` specs."""
+    from roots_zh.tokenization.normalize import opencc_converter
+
+    conv = opencc_converter("s2t")
+    out = []
+    for text in texts:
+        converted = conv.convert(text)
+        out.append(converted if len(converted) == len(text) else text)
+    return out
+
+
 def eval_ner(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """Entity F1 through the pipeline as ``Taskflow("ner")`` builds it (``normalize="auto"``:
+    traditional script is converted, offsets refer to the input)."""
     from roots_zh.data.ner_qa import load_ner_set
     from roots_zh.pipelines.token_classification import TokenClassifier
 
     examples, _ = load_ner_set(root, spec["dataset"], spec["split"])
     examples = examples[:limit] if limit else examples
-    ner = TokenClassifier.from_pretrained(spec["model"])
-    return ner.evaluate([e.text for e in examples], [e.entities for e in examples])
+    texts = [e.text for e in examples]
+    if spec.get("script") == "traditional":
+        texts = to_traditional(texts)
+    ner = TokenClassifier.from_pretrained(spec["model"], normalize="auto")
+    return ner.evaluate(texts, [e.entities for e in examples])
 
 
 def eval_qa(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
@@ -24,3 +42,43 @@ def eval_qa(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     qa = QuestionAnswerer.from_pretrained(spec["model"])
     metrics = qa.evaluate([e.question for e in examples], [e.context for e in examples], [e.answers for e in examples])
     return {**metrics, "n": len(examples)}
+
+
+def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """The neural segmenter (``accurate`` mode) on a SIGHAN 2005 gold test set, bakeoff scoring.
+    The texts run as one batched call (timed: ``sentences_per_s``), then are scored."""
+    import time
+
+    from roots_zh.data.cws import load_cws_test, score_segmenter
+    from roots_zh.pipelines.word_segmentation import WordSegmenter
+
+    merge = spec.get("merge_dict")  # a word list under the data root (e.g. the MSR training words)
+    model, backend = spec["model"], spec.get("backend", "dygraph")
+    if backend == "inference":  # the export Taskflow(..., backend="inference") caches under $ROOTS_HOME
+        from roots_zh.taskflow import Taskflow
+
+        model = Taskflow._exported(WordSegmenter, model)
+    seg = WordSegmenter.from_pretrained(model, mode="accurate", backend=backend,
+                                        merge_dict=str(Path(root) / merge) if merge else None)
+    examples, _ = load_cws_test(spec["dataset"], root)
+    texts = [e.text for e in (examples[:limit] if limit else examples)]
+    seg.predict(texts[:8])  # warm-up
+    start = time.perf_counter()
+    outputs = seg.predict(texts)
+    seconds = time.perf_counter() - start
+    by_text = {text: [(s, e) for s, e in out["offsets"]] for text, out in zip(texts, outputs)}
+    metrics = score_segmenter(by_text.__getitem__, spec["dataset"], limit=limit, data_root=root)
+    return {**metrics, "n": len(texts), "sentences_per_s": round(len(texts) / seconds, 1)}
+
+
+def _cws_peer(name: str):
+    def baseline(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+        from .peers import score_cws_peer
+
+        return {**score_cws_peer(name, spec["dataset"], root, limit)}
+    return baseline
+
+
+baseline_jieba_cws = _cws_peer("jieba")
+baseline_jieba_no_hmm_cws = _cws_peer("jieba_no_hmm")
+baseline_thulac_cws = _cws_peer("thulac")

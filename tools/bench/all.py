@@ -21,6 +21,7 @@ PLAN = [
     ("train", ["--quick"], []),
     ("knowledge", ["--quick"], []),
     ("robustness", ["--quick"], []),
+    ("serve", ["--quick"], []),  # ~30 s: levels 1/16/64/256 clients, gates only on correctness
 ]
 
 

@@ -15,7 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # tools run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO_ROOT))
 
-import roots_zh  # noqa: E402,F401 - MKL's fast path must be chosen before any BLAS call (utils/cpu_blas.py)
+from roots_zh.utils.cpu_blas import enable_fast_path  # noqa: E402
+
+enable_fast_path()  # MKL's fast path must be chosen before any BLAS call (utils/cpu_blas.py)
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 

@@ -1,4 +1,4 @@
-"""Task metrics in one place: entity-level P/R/F1 (CLUENER convention) and CMRC 2018 EM/F1.
+"""CMRC 2018 EM/F1.
 
 ``cmrc_em_f1`` replicates the official ``cmrc2018_evaluate.py`` (ymcui/cmrc2018): answers and
 predictions are lower-cased and stripped, split by ``mixed_segmentation`` (each CJK char and each
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Dict, Iterable, List, Mapping, Sequence, Set, Tuple
+from typing import Dict, List, Mapping, Sequence
 
 logger = logging.getLogger(__name__)
-
-Span = Tuple[str, int, int]  # (type, start, end) with end exclusive
 
 # the official list, in the official order
 CMRC_PUNCT = ["-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=", "，", "。", "：", "？", "！", "“", "”",
@@ -26,39 +24,6 @@ _warned_no_nltk = False
 _nltk_tokenizer = None
 
 
-def entity_prf(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]]) -> Dict[str, float]:
-    """Micro precision/recall/F1 over entity mentions: a prediction counts only when its type,
-    start and end all equal a gold span of the same sentence (the CLUENER / conlleval convention).
-    Also returns per-type F1 under ``f1_<type>``."""
-    if len(gold) != len(pred):
-        raise ValueError(f"`gold` has {len(gold)} sentences but `pred` has {len(pred)}")
-    tp = n_gold = n_pred = 0
-    per_type: Dict[str, List[int]] = {}
-    for g_spans, p_spans in zip(gold, pred):
-        g: Set[Span] = {tuple(s) for s in g_spans}  # type: ignore[misc]
-        p: Set[Span] = {tuple(s) for s in p_spans}  # type: ignore[misc]
-        tp += len(g & p)
-        n_gold += len(g)
-        n_pred += len(p)
-        for kind, spans in ((1, g), (2, p)):
-            for span in spans:
-                per_type.setdefault(span[0], [0, 0, 0])[kind] += 1
-        for span in g & p:
-            per_type[span[0]][0] += 1
-    out = _prf(tp, n_gold, n_pred)
-    for name in sorted(per_type):
-        out[f"f1_{name}"] = _prf(*per_type[name])["f1"]
-    return out
-
-
-def _prf(tp: int, n_gold: int, n_pred: int) -> Dict[str, float]:
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "n_gold": n_gold, "n_pred": n_pred}
-
-
-# ---------------------------------------------------------------------- CMRC 2018 (official logic)
 def _word_tokenize(text: str) -> List[str]:
     """``nltk.word_tokenize`` without the punkt sentence split (punkt needs a data download; the
     official script's inputs are answer-length strings, where it rarely matters)."""
@@ -101,7 +66,7 @@ def remove_punctuation(text: str) -> str:
     return "".join(c for c in str(text).lower().strip() if c not in _PUNCT_SET)
 
 
-def _lcs_len(a: Sequence[str], b: Sequence[str]) -> int:
+def longest_common_substring(a: Sequence[str], b: Sequence[str]) -> int:
     """Length of the longest common *substring* (contiguous), as the official ``find_lcs``."""
     best = 0
     prev = [0] * (len(b) + 1)
@@ -117,12 +82,12 @@ def _lcs_len(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def cmrc_f1(answers: Sequence[str], prediction: str) -> float:
-    """Official ``calc_f1_score``: max over answers of the LCS-based F1 (0..1)."""
+    """Official ``calc_f1_score``: max over answers of the longest-common-substring F1 (0..1)."""
     scores = []
     pred_segs = mixed_segmentation(prediction, rm_punc=True)
     for answer in answers:
         ans_segs = mixed_segmentation(answer, rm_punc=True)
-        lcs = _lcs_len(ans_segs, pred_segs)
+        lcs = longest_common_substring(ans_segs, pred_segs)
         if lcs == 0:
             scores.append(0.0)
             continue

@@ -1,7 +1,7 @@
-"""Decoding for ``RootsForPrefixLM``: greedy and beam search with the key/value cache.
+"""Search for ``RootsForPrefixLM``: the one greedy loop and the one beam search.
 
-The model side is a small :class:`PrefixLMDecoder` (``start`` / ``step`` / ``reorder``); the search
-side works on numpy log-probabilities, so any object with that interface can be decoded (tests use
+A decoder (``roots_zh.generation.decoders``: dygraph or exported programs) has ``start`` / ``step`` /
+``reorder``; the search works on numpy log-probabilities, so any object with that interface can be decoded (tests use
 a hand-made one). Beam search follows HF transformers: hypotheses are ranked by
 ``sum_logprobs / length ** length_penalty`` where ``length`` counts the generated tokens (eos
 included); with ``early_stopping=True`` an example stops once it holds ``num_beams`` finished
@@ -46,76 +46,11 @@ class GenerationConfig:
         return asdict(self)
 
 
-# ------------------------------------------------------------------------------------ model side
-class PrefixLMDecoder:
-    """Runs ``RootsForPrefixLM`` one step at a time on left-padded sources.
-
-    ``use_cache=False`` re-encodes the whole sequence every step (the reference the cache must match).
-    """
-
-    def __init__(self, model, pad_token_id: int, use_cache: bool = True, target_type_id: int = 1) -> None:
-        self.model, self.pad_token_id = model, pad_token_id
-        self.use_cache, self.target_type_id = use_cache, target_type_id
-
-    def _logprobs(self, ids, type_ids, attention_mask, prefix_mask, position_ids, cache) -> np.ndarray:
-        out = self.model.roots(ids, type_ids, attention_mask, position_ids=position_ids, mode="prefix",
-                               prefix_mask=prefix_mask, past_key_values=cache, use_cache=self.use_cache)
-        self.cache = out.past_key_values
-        last = out.last_hidden_state[:, -1]  # (R, H)
-        logits = self.model.lm_head(last, self.model.roots.embeddings.word_embeddings.weight)
-        return log_softmax(logits.astype("float32").numpy())
-
-    def start(self, sources: Sequence[Sequence[int]], repeat: int = 1) -> np.ndarray:
-        """Encode the sources (each row repeated ``repeat`` times); return ``[R, V]`` log-probs."""
-        import paddle
-
-        width = max(len(s) for s in sources)
-        ids = np.full((len(sources), width), self.pad_token_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for i, s in enumerate(sources):  # left padding: every row ends at the last column
-            ids[i, width - len(s):] = s
-            mask[i, width - len(s):] = 1
-        ids, mask = np.repeat(ids, repeat, axis=0), np.repeat(mask, repeat, axis=0)
-        self.ids = paddle.to_tensor(ids)
-        self.types = paddle.zeros_like(self.ids)
-        self.mask = paddle.to_tensor(mask)
-        self.prefix = self.mask
-        self.positions = paddle.clip(paddle.cumsum(self.mask, axis=1) - 1, min=0)
-        return self._logprobs(self.ids, self.types, self.mask, self.prefix, self.positions, None)
-
-    def step(self, tokens: np.ndarray) -> np.ndarray:
-        """Append one token per row; return the next ``[R, V]`` log-probs."""
-        import paddle
-
-        new = paddle.to_tensor(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))
-        ones = paddle.ones_like(new)
-        self.ids = paddle.concat([self.ids, new], axis=1)
-        self.types = paddle.concat([self.types, ones * self.target_type_id], axis=1)
-        self.mask = paddle.concat([self.mask, ones], axis=1)
-        self.prefix = paddle.concat([self.prefix, paddle.zeros_like(new)], axis=1)
-        self.positions = paddle.concat([self.positions, self.positions[:, -1:] + 1], axis=1)
-        if self.use_cache:
-            return self._logprobs(new, self.types[:, -1:], self.mask, self.prefix, self.positions[:, -1:],
-                                  self.cache)
-        return self._logprobs(self.ids, self.types, self.mask, self.prefix, self.positions, None)
-
-    def reorder(self, rows: np.ndarray) -> None:
-        """Keep rows ``rows`` (beam reordering along the batch axis), cache included."""
-        import paddle
-
-        index = paddle.to_tensor(np.asarray(rows, dtype=np.int64))
-        pick = lambda t: paddle.index_select(t, index, axis=0)  # noqa: E731
-        self.ids, self.types, self.mask = pick(self.ids), pick(self.types), pick(self.mask)
-        self.prefix, self.positions = pick(self.prefix), pick(self.positions)
-        if self.use_cache and self.cache is not None:
-            self.cache = [(pick(k), pick(v)) for k, v in self.cache]
-
-
 # ------------------------------------------------------------------------------------ search side
 def _process(logp: np.ndarray, generated: np.ndarray, config: GenerationConfig, eos: int) -> np.ndarray:
     """Apply min_length and no_repeat_ngram_size to ``[R, V]`` log-probs (in place)."""
     step = generated.shape[1]
-    if step < config.min_length:
+    if step < config.min_length and eos >= 0:
         logp[:, eos] = NEG_INF
     n = config.no_repeat_ngram_size
     if n and step >= n - 1:
@@ -128,23 +63,31 @@ def _process(logp: np.ndarray, generated: np.ndarray, config: GenerationConfig, 
     return logp
 
 
-def greedy_search(decoder, sources: Sequence[Sequence[int]], eos_token_id: int,
-                  config: GenerationConfig) -> List[List[int]]:
-    """Greedy decoding; returns one token list per source, without the eos."""
+def greedy_tokens(decoder, sources: Sequence[Sequence[int]], eos_token_id: Optional[int],
+                  config: GenerationConfig) -> np.ndarray:
+    """The greedy loop: ``[B, <=max_new_tokens]`` ids, rows hold ``eos`` after their ``eos``
+    (``eos_token_id=None``: no eos, every row runs ``max_new_tokens``)."""
+    eos = -1 if eos_token_id is None else eos_token_id
     logp = decoder.start(sources)
     batch = len(sources)
     generated = np.zeros((batch, 0), dtype=np.int64)
     done = np.zeros(batch, dtype=bool)
     for t in range(config.max_new_tokens):
-        logp = _process(logp, generated, config, eos_token_id)
-        token = logp.argmax(-1)
-        token[done] = eos_token_id
+        logp = _process(logp, generated, config, eos)
+        token = logp.argmax(-1).astype(np.int64)
+        token[done] = eos
         generated = np.concatenate([generated, token[:, None]], axis=1)
-        done |= token == eos_token_id
+        done |= token == eos
         if done.all() or t == config.max_new_tokens - 1:
             break
         logp = decoder.step(token)
-    return [_strip(row, eos_token_id) for row in generated]
+    return generated
+
+
+def greedy_search(decoder, sources: Sequence[Sequence[int]], eos_token_id: Optional[int],
+                  config: GenerationConfig) -> List[List[int]]:
+    """Greedy decoding; returns one token list per source, without the eos."""
+    return [_strip(row, eos_token_id) for row in greedy_tokens(decoder, sources, eos_token_id, config)]
 
 
 def _strip(row: np.ndarray, eos: int) -> List[int]:
@@ -208,10 +151,10 @@ def beam_search(decoder, sources: Sequence[Sequence[int]], eos_token_id: int,
     return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]
 
 
-def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_token_id: int,
+def generate(model, sources: Sequence[Sequence[int]], eos_token_id: Optional[int], pad_token_id: int,
              config: Optional[GenerationConfig] = None, use_cache: bool = True, decoder=None) -> List[List[int]]:
     """Decode target token ids (eos stripped) for source id lists with a ``RootsForPrefixLM``, or with
-    ``decoder`` (e.g. ``roots_zh.inference.StaticPrefixLMDecoder``: exported programs; ``model`` may be
+    ``decoder`` (e.g. ``roots_zh.generation.StaticPrefixLMDecoder``: exported programs; ``model`` may be
     its config then). Greedy and beam search, with every option, run the same on both."""
     config = (config or GenerationConfig()).validate()
     if not sources:
@@ -227,8 +170,8 @@ def generate(model, sources: Sequence[Sequence[int]], eos_token_id: int, pad_tok
     search = greedy_search if config.num_beams == 1 else beam_search
     if decoder is not None:
         return search(decoder, sources, eos_token_id, config)
-    decoder = PrefixLMDecoder(model, pad_token_id, use_cache=use_cache)
     from ..modeling.runtime import eval_no_grad
+    from .decoders import PrefixLMDecoder
 
     with eval_no_grad(model):
-        return search(decoder, sources, eos_token_id, config)
+        return search(PrefixLMDecoder(model, pad_token_id, use_cache=use_cache), sources, eos_token_id, config)

@@ -1,5 +1,5 @@
 """Generation metrics in one place: character-level ROUGE for Chinese summaries, sacreBLEU for
-translation (``pip install roots_zh[gen]`` for sacrebleu)."""
+translation (``pip install 'roots_zh[metrics]'`` for sacrebleu)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -79,7 +79,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str], tokenize: str = "
     try:
         from sacrebleu.metrics import BLEU
     except ImportError as err:  # optional dependency
-        raise ImportError("BLEU needs sacrebleu: pip install 'roots_zh[gen]' (or pip install sacrebleu)") from err
+        raise ImportError("BLEU needs sacrebleu: pip install 'roots_zh[metrics]' (or pip install sacrebleu)") from err
     if tokenize not in ("13a", "zh", "intl", "char", "none"):
         raise ValueError(f"`tokenize`={tokenize!r} is not valid; choose one of ['13a', 'zh', 'intl', 'char', 'none']")
     if not hypotheses:

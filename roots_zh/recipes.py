@@ -1,0 +1,256 @@
+"""The recipe runner: fine-tune a pipeline from a task recipe (``tasks/<task>/recipe.json``), evaluate
+it and save ``result.json`` and ``final/`` under ``out``. ``tools/finetune.py`` is its command line.
+
+A recipe's kind is its ``"kind"`` (``classification``, ``ner``, ``qa``, ``summarization``,
+``translation``); older recipes say ``"pipeline": "summarizer"|"translator"`` or nothing
+(classification). ``TRAINING_KEYS`` are the recipe keys passed to every pipeline's ``fit``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+TASKS_DIR = Path(os.environ.get("ROOTS_TASKS_DIR") or Path(__file__).resolve().parents[1] / "tasks")
+INITS = ("pretrained", "random", "paddlenlp")
+# recipe keys that are Trainer settings, for every kind of recipe
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "eval_every",
+                 "early_stopping_patience", "seed", "max_steps")
+CLASSIFICATION_KEYS = ("class_weights", "threshold")
+GENERATION_KEYS = ("num_beams", "length_penalty", "no_repeat_ngram_size", "min_length")
+# generation recipes that are not tasks/<task>/recipe.json
+RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
+                "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json"}
+
+
+def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
+    tasks_dir = Path(tasks_dir or TASKS_DIR)
+    return tasks_dir / RECIPE_FILES.get(task, Path(task) / "recipe.json")
+
+
+def load_recipe(task: str, tasks_dir: Optional[Path] = None) -> dict:
+    path = recipe_path(task, tasks_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"no recipe {path}; tasks: {sorted(p.name for p in path.parents[1].iterdir())}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def recipe_kind(recipe: dict) -> str:
+    """``classification``, ``ner``, ``qa``, ``summarization`` or ``translation``."""
+    kind = recipe.get("kind") or {"summarizer": "summarization", "translator": "translation"}.get(
+        recipe.get("pipeline", ""), "classification")
+    return kind
+
+
+def training_args(recipe: dict, keys=TRAINING_KEYS) -> Dict[str, object]:
+    """The recipe's Trainer settings (and ``adapter`` when it names one)."""
+    args = {k: recipe[k] for k in keys if k in recipe}
+    if recipe.get("adapter"):
+        args["adapter"] = recipe["adapter"]  # ship a small adapter over the base model
+    return args
+
+
+def _random_init(pipe, seed: int) -> None:
+    from .training.trainer import seed_everything
+
+    seed_everything(seed)
+    pipe.model = type(pipe.model)(pipe.model.config)
+
+
+def run_recipe(task: str, model: str, init: str, out: Path, data_root: Path, overrides: Optional[dict] = None,
+               limit: Optional[int] = None, eval_limit: Optional[int] = None,
+               baseline_model: Optional[Callable] = None, tasks_dir: Optional[Path] = None) -> dict:
+    """Run ``task``'s recipe (with ``overrides``) by its kind; see the module docstring."""
+    if init not in INITS:
+        raise ValueError(f"`init`={init!r} is not one of {INITS}")
+    recipe = {**load_recipe(task, tasks_dir), **(overrides or {})}
+    kind = recipe_kind(recipe)
+    if init == "paddlenlp" and (kind != "classification" or baseline_model is None):
+        raise ValueError(f"--init paddlenlp applies to classification recipes only, not {task!r}")
+    if kind in ("summarization", "translation"):
+        return run_seq2seq(task, model, init, out, data_root, recipe, limit)
+    if kind in ("ner", "qa"):
+        return run_spans(task, model, init, out, data_root, recipe, limit)
+    return run_classification(task, model, init, out, data_root, recipe, limit, eval_limit, baseline_model)
+
+
+def recipe_labels(recipe: dict, data_root: Path) -> list:
+    if "labels" in recipe:
+        return recipe["labels"]
+    rows = [json.loads(line) for line in open(data_root / recipe["dataset"] / recipe["labels_file"], encoding="utf-8")]
+    return [row["label_desc"] for row in rows]
+
+
+def run_classification(task: str, model: str, init: str, out: Path, data_root: Path, recipe: dict,
+                       limit: Optional[int] = None, eval_limit: Optional[int] = None,
+                       baseline_model: Optional[Callable] = None) -> dict:
+    """Fine-tune a ``TextClassifier``; ``init="paddlenlp"`` trains ``baseline_model(config)`` instead."""
+    from .data.readers import load_classification_set
+    from .pipelines.text_classification import TextClassifier
+    from .training.trainer import seed_everything
+
+    names = recipe.get("label_names") or {}  # dataset label -> shipped label name (e.g. "1" -> "正面")
+    labels = [names.get(label, label) for label in recipe_labels(recipe, data_root)]
+    clf = TextClassifier.from_pretrained(model, labels=labels, max_length=recipe["max_length"],
+                                         pooling=recipe.get("pooling"))
+    if init == "random":
+        _random_init(clf, recipe["seed"])
+    elif init == "paddlenlp":
+        seed_everything(recipe["seed"])
+        clf.model = baseline_model(clf.model.config)
+    data = {}
+    for split in ("train", "eval", "test"):
+        name = recipe.get(f"{split}_split")
+        if name:
+            examples, _ = load_classification_set(data_root, recipe["dataset"], name)
+            data[split] = examples[:limit] if limit and split == "train" else examples
+            if eval_limit and split != "train":  # smoke runs: evenly spaced, so both labels stay in
+                data[split] = data[split][::max(1, len(data[split]) // eval_limit)][:eval_limit]
+    cols = lambda ex: ([e.text for e in ex], [names.get(e.label, e.label) for e in ex],  # noqa: E731
+                       [e.text_pair for e in ex] if ex and ex[0].text_pair is not None else None)
+    tr_x, tr_y, tr_p = cols(data["train"])
+    ev_x, ev_y, ev_p = cols(data["eval"])
+    start = time.time()
+    summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out),
+                      **training_args(recipe, TRAINING_KEYS + CLASSIFICATION_KEYS))
+    result = {"task": task, "model": model, "init": init, "dev": summary["best"],
+              "train_seconds": round(time.time() - start, 1), "recipe": recipe}
+    if "test" in data:
+        te_x, te_y, te_p = cols(data["test"])
+        result["test"] = clf.evaluate(te_x, te_y, te_p)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    clf.save_pretrained(out / "final")
+    return result
+
+
+def holdout_split(examples: list, n: int, seed: int) -> tuple:
+    """``(train, dev)``: a seeded random ``n`` examples become the dev set."""
+    import random
+
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    dev_ids = set(order[:n])
+    return ([e for i, e in enumerate(examples) if i not in dev_ids], [examples[i] for i in sorted(dev_ids)])
+
+
+def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, recipe: dict,
+              limit: Optional[int] = None) -> dict:
+    """Fine-tune, evaluate on the recipe's eval split, save ``result.json`` and ``final/`` under ``out``."""
+    from .utils.files import atomic_write_text
+
+    out = Path(out)
+    limit = limit or recipe.get("train_limit")
+    args = training_args(recipe)
+    start = time.time()
+    if recipe_kind(recipe) == "ner":
+        from .data.ner_qa import load_ner_set
+        from .pipelines.token_classification import TokenClassifier
+
+        pipe = TokenClassifier.from_pretrained(model, labels=recipe["labels"], scheme=recipe.get("scheme", "BIO"),
+                                               max_length=recipe["max_length"], stride=recipe.get("stride", 32),
+                                               tokenize_chinese_chars=recipe.get("tokenize_chinese_chars"))
+        if init == "random":
+            _random_init(pipe, recipe["seed"])
+        train, _ = load_ner_set(data_root, recipe["dataset"], recipe["train_split"])
+        if recipe.get("holdout"):  # no dev file: a seeded slice of train is the dev set
+            train, dev = holdout_split(train, recipe["holdout"], recipe["seed"])
+        else:
+            dev, _ = load_ner_set(data_root, recipe["dataset"], recipe["eval_split"])
+        train = train[:limit] if limit else train
+        dev_x, dev_y = [e.text for e in dev], [e.entities for e in dev]
+        alignment = pipe.alignment_report(dev_x, dev_y)
+        summary = pipe.fit([e.text for e in train], [e.entities for e in train], dev_x, dev_y,
+                           output_dir=str(out), **args)
+        extra = {"dev_alignment": alignment}
+        if recipe.get("test_split"):
+            test, _ = load_ner_set(data_root, recipe["dataset"], recipe["test_split"])
+            test_x, test_y = [e.text for e in test], [e.entities for e in test]
+            extra["test"] = pipe.evaluate(test_x, test_y)
+            extra["test_alignment"] = pipe.alignment_report(test_x, test_y)
+    else:
+        from .data.ner_qa import load_qa_set
+        from .pipelines.question_answering import QuestionAnswerer
+
+        pipe = QuestionAnswerer.from_pretrained(model, max_length=recipe["max_length"],
+                                                doc_stride=recipe["doc_stride"],
+                                                max_query_length=recipe["max_query_length"],
+                                                max_answer_length=recipe["max_answer_length"])
+        if init == "random":
+            _random_init(pipe, recipe["seed"])
+        train, _ = load_qa_set(data_root, recipe["dataset"], recipe["train_split"])
+        dev, _ = load_qa_set(data_root, recipe["dataset"], recipe["eval_split"])
+        train = train[:limit] if limit else train
+        dev = dev[:recipe["eval_limit"]] if recipe.get("eval_limit") else dev
+        dev_cols = ([e.question for e in dev], [e.context for e in dev], [e.answers for e in dev])
+        summary = pipe.fit([e.question for e in train], [e.context for e in train], [e.answers[0] for e in train],
+                           [e.answer_starts[0] for e in train], *dev_cols, output_dir=str(out), **args)
+        extra = {}
+    result = {"task": task, "model": model, "init": init, "n_train": len(train), "n_dev": len(dev),
+              "dev": summary["best"],  # the kept (best) weights; training ends on them
+              "train_seconds": round(time.time() - start, 1), "recipe": recipe, **extra}
+    atomic_write_text(out / "result.json", json.dumps(result, ensure_ascii=False, indent=2))
+    pipe.save_pretrained(out / "final")
+    return result
+
+
+def _baseline(pipeline, recipe: dict, train, pairs) -> Dict[str, float]:
+    from .metrics.generation import char_rouge
+
+    refs = [p.target for p in pairs]
+    if recipe_kind(recipe) == "summarization":
+        n = round(sum(len(p.target) for p in train) / len(train))
+        return {"name": f"lead-{n} chars", **char_rouge([p.source[:n] for p in pairs], refs)}
+    return {"name": "copy source", **pipeline._score([p.source for p in pairs], refs)}
+
+
+def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, recipe: dict,
+                limit: Optional[int] = None) -> dict:
+    """Fine-tune a summarizer or translator; score the model and a trivial baseline on the test sets."""
+    from .data.seq2seq import load_seq2seq_set
+    from .pipelines.summarization import Summarizer
+    from .pipelines.translation import Translator
+    from .utils.files import atomic_write_text
+
+    direction = recipe.get("direction", "zh-en")
+    cls = Summarizer if recipe_kind(recipe) == "summarization" else Translator
+    kwargs = {"max_source_length": recipe["max_source_length"], "max_target_length": recipe["max_target_length"]}
+    if cls is Translator:
+        kwargs["direction"] = direction
+    pipe = cls.from_pretrained(model, **kwargs)
+    if init == "random":
+        _random_init(pipe, recipe["seed"])
+
+    def load(dataset: str, split: str):
+        pairs, report = load_seq2seq_set(data_root, dataset, split, direction=direction)
+        return pairs, {"read": report.read, "skipped": report.skipped}
+
+    train, train_report = load(recipe["dataset"], recipe["train_split"])
+    train = train[:limit] if limit else train
+    evals, _ = load(recipe["dataset"], recipe["eval_split"])
+    evals = evals[:recipe.get("eval_limit") or len(evals)]
+    start = time.time()
+    summary = pipe.fit([p.source for p in train], [p.target for p in train], [p.source for p in evals],
+                       [p.target for p in evals], output_dir=str(out),
+                       **training_args(recipe))
+    result = {"task": task, "model": model, "init": init, "train_pairs": len(train), "train_report": train_report,
+              "dev": summary["best"], "train_seconds": round(time.time() - start, 1), "recipe": recipe, "test": {}}
+    generation = {k: recipe[k] for k in GENERATION_KEYS if k in recipe}
+    for dataset, split in recipe["test_sets"]:
+        pairs, report = load(dataset, split)
+        pairs = pairs[:recipe.get("test_limit") or len(pairs)]
+        t0 = time.time()
+        scores = pipe.evaluate([p.source for p in pairs], [p.target for p in pairs], batch_size=64, **generation)
+        result["test"][f"{dataset}/{split}"] = {
+            "model": scores, "baseline": _baseline(pipe, recipe, train, pairs), "read": report,
+            "generation": generation, "seconds": round(time.time() - t0, 1),
+            "examples": pipe.predict([p.source for p in pairs[:3]], **generation)}
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "result.json", json.dumps(result, ensure_ascii=False, indent=2))
+    import dataclasses
+
+    pipe.generation = dataclasses.replace(pipe.generation, **generation)  # ship the decoding that was measured
+    pipe.save_pretrained(out / "final")
+    return result
