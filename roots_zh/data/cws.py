@@ -13,11 +13,11 @@ segmentation model is scored by the same code as jieba or THULAC. Gold spans are
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..utils.env import shared_data_root
 from .ner_qa import NerExample
 from .readers import ReadReport
 
@@ -25,12 +25,6 @@ WORD = "w"
 #: SIGHAN 2005 gold test files under ``<data_root>/cws/test``
 SIGHAN_TEST = {"pku": "pku_test_gold.utf8", "msr": "msr_test_gold.utf8", "cityu": "cityu_test_gold.utf8",
                "as": "as_testing_gold.utf8"}
-
-
-def default_data_root() -> Path:
-    """``$ROOTS_DATA_DIR`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("ROOTS_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def words_to_spans(words: Sequence[str]) -> List[Tuple[str, int, int]]:
@@ -69,7 +63,7 @@ def read_cws_gold(path: Union[str, Path]) -> Tuple[List[NerExample], ReadReport]
 def load_cws_test(dataset: str, data_root: Union[str, Path, None] = None) -> Tuple[List[NerExample], ReadReport]:
     """A SIGHAN 2005 test set by name (``pku``, ``msr``, ``cityu``, ``as``) or a gold file path."""
     if dataset in SIGHAN_TEST:
-        root = Path(data_root) if data_root is not None else default_data_root()
+        root = Path(data_root) if data_root is not None else shared_data_root()
         return read_cws_gold(root / "cws" / "test" / SIGHAN_TEST[dataset])
     if Path(dataset).suffix and Path(dataset).is_file():
         return read_cws_gold(dataset)
@@ -102,11 +96,12 @@ def prediction_spans(output: Any, text: str) -> List[Tuple[str, int, int]]:
     return spans
 
 
-def score_segmenter(segment_fn: Callable[[str], Any], dataset: str, limit: Optional[int] = None,
-                    data_root: Union[str, Path, None] = None) -> Dict[str, Any]:
+def score_segmenter(segment_fn: Callable[[Any], Any], dataset: str, limit: Optional[int] = None,
+                    data_root: Union[str, Path, None] = None, batched: bool = False) -> Dict[str, Any]:
     """Score ``segment_fn`` on a SIGHAN 2005 test set (``pku``/``msr``/``cityu``/``as`` or a gold
     file): word-span micro ``precision``/``recall``/``f1`` (0..1), counts, ``sentences``,
-    ``seconds`` and ``sentences_per_s`` (segmentation time only, after one untimed warm-up call). ``limit``: the first N sentences."""
+    ``seconds`` and ``sentences_per_s`` (segmentation time only, after one untimed warm-up call). ``limit``: the first N sentences.
+    ``batched=True``: ``segment_fn`` takes the list of texts and returns one output per text (a model's batched call)."""
     from ..metrics import entity_prf
 
     if not callable(segment_fn):
@@ -115,12 +110,11 @@ def score_segmenter(segment_fn: Callable[[str], Any], dataset: str, limit: Optio
         raise ValueError(f"`limit` must be a positive int or None, got {limit!r}")
     examples, _ = load_cws_test(dataset, data_root)
     examples = examples[:limit] if limit else examples
-    outputs = []
-    if examples:
-        segment_fn(examples[0].text)  # warm-up (lazy dictionary/model loads are not timed)
+    texts = [ex.text for ex in examples]
+    if texts:  # warm-up (lazy dictionary/model loads are not timed)
+        segment_fn(texts[:1]) if batched else segment_fn(texts[0])
     start = time.perf_counter()
-    for ex in examples:
-        outputs.append(segment_fn(ex.text))
+    outputs = segment_fn(texts) if batched else [segment_fn(text) for text in texts]
     seconds = time.perf_counter() - start
     pred = [prediction_spans(out, ex.text) for out, ex in zip(outputs, examples)]
     scores = entity_prf([ex.entities for ex in examples], pred)

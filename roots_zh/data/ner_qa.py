@@ -6,6 +6,7 @@ skipped, counted and the first few reported (``ReadReport``); a reader never cra
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -97,21 +98,24 @@ def allowed_transitions(tags: Sequence[str], scheme: str = "BIO") -> Tuple[np.nd
     ``B-x``/``M-x`` must be followed by ``M-x``/``E-x``."""
     if scheme not in SCHEMES:
         raise ValueError(f"`scheme`={scheme!r} is not valid; choose one of {list(SCHEMES)}")
-    parts = [(t.partition("-")[0], t.partition("-")[2]) for t in tags]
-    n = len(tags)
-    inside = ("I",) if scheme == "BIO" else ("M", "E")
-    opens = ("B",) if scheme == "BIO" else ("B", "M")  # BMES: an open entity must continue
+    parts = [t.partition("-")[::2] for t in tags]  # (prefix, type)
+    inside = ("I",) if scheme == "BIO" else ("M", "E")  # continue an entity of the same type
+    after = ("B", "I") if scheme == "BIO" else ("B", "M")  # what an inside tag may follow
+    open_ = () if scheme == "BIO" else ("B", "M")  # must be followed by an inside tag
     start_ok = np.array([p not in inside for p, _ in parts])
-    end_ok = np.array([scheme == "BIO" or p not in opens for p, _ in parts])
-    trans = np.zeros((n, n), dtype=bool)
+    end_ok = np.array([p not in open_ for p, _ in parts])
+    trans = np.zeros((len(tags), len(tags)), dtype=bool)
     for i, (pi, ki) in enumerate(parts):
         for j, (pj, kj) in enumerate(parts):
-            continues = pj in inside and kj == ki and pi in (opens if scheme == "BMES" else ("B", "I"))
-            if scheme == "BMES" and pi in opens:
-                trans[i, j] = continues
-            else:
-                trans[i, j] = continues or pj not in inside
+            continues = pj in inside and kj == ki and pi in after
+            trans[i, j] = continues if pi in open_ else continues or pj not in inside
     return start_ok, trans, end_ok
+
+
+@functools.lru_cache(maxsize=32)  # one tag set per model: built once, not per text
+def _transition_scores(tags: Tuple[str, ...], scheme: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start_ok, trans_ok, end_ok = allowed_transitions(tags, scheme)
+    return start_ok, np.where(trans_ok, 0.0, -np.inf), end_ok
 
 
 def constrained_viterbi(probs: np.ndarray, tags: Sequence[str], scheme: str = "BIO") -> List[str]:
@@ -120,15 +124,15 @@ def constrained_viterbi(probs: np.ndarray, tags: Sequence[str], scheme: str = "B
     n = len(probs)
     if n == 0:
         return []
-    start_ok, trans_ok, end_ok = allowed_transitions(tags, scheme)
+    start_ok, trans, end_ok = _transition_scores(tuple(tags), scheme)
     logp = np.log(np.asarray(probs, dtype=np.float64) + 1e-12)
-    trans = np.where(trans_ok, 0.0, -np.inf)
     score = np.where(start_ok, logp[0], -np.inf)
     back = np.zeros((n, len(tags)), dtype=np.int64)
+    columns = np.arange(len(tags))
     for i in range(1, n):
         cand = score[:, None] + trans  # [from, to]
         back[i] = cand.argmax(0)
-        score = cand.max(0) + logp[i]
+        score = cand[back[i], columns] + logp[i]
     score = np.where(end_ok, score, -np.inf)
     path = [int(score.argmax())]
     for i in range(n - 1, 0, -1):

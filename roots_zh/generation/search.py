@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from ..utils.numeric import log_softmax
 
 NEG_INF = -1e9
 

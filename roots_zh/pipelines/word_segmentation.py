@@ -4,16 +4,17 @@ Modes ``precise`` / ``search`` / ``all`` are jieba's dictionary segmentation; ``
 shipped neural segmenter ``roots-cws`` (a character-level BMES tagger on roots-base, decoded with a
 constrained Viterbi), like PaddleNLP's fast/accurate modes. In every mode a user dictionary's words
 win over the model, long texts are cut at sentence punctuation and rejoined, and traditional-script
-input is segmented through OpenCC t2s with offsets into the original text.
+input is segmented through OpenCC t2s (the tokenizer's ``normalize="auto"``) with offsets into the
+original text.
 """
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
-import numpy as np
-
-from ..tokenization.segment import UserDict, _parse_words, segment_with_offsets
+from ..data.cws_corpora import read_word_list
+from ..data.ner_qa import constrained_viterbi
+from ..tokenization.segment import UserDict, parse_user_words, segment_with_offsets
 from ..utils.validation import check_choice, check_positive_int, check_texts
 
 MODES = ("precise", "search", "all", "accurate")
@@ -37,32 +38,25 @@ def sentence_chunks(text: str, max_chars: int) -> List[Tuple[int, int]]:
     return chunks
 
 
-def force_words(text: str, words: List[Word], forced: Sequence[str]) -> List[Word]:
-    """Make every occurrence of a ``forced`` word (longest first, left to right) one word; model
+def forced_pattern(forced: Set[str]) -> Optional["re.Pattern[str]"]:
+    """One regex for the ``forced`` words, longest first (None for none); built once per segmenter."""
+    return re.compile("|".join(re.escape(w) for w in sorted(forced, key=len, reverse=True))) if forced else None
+
+
+def force_words(text: str, words: List[Word], pattern: Optional["re.Pattern[str]"]) -> List[Word]:
+    """Make every match of ``pattern`` (:func:`forced_pattern`, left to right) one word; model
     words that cross its edges are cut there."""
-    if not forced:
+    if pattern is None:
         return words
-    marks = np.zeros(len(text), dtype=np.int64)  # 1 at positions inside a forced word
-    spans, pos = [], 0
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(set(forced), key=len, reverse=True)))
-    for m in pattern.finditer(text):
-        spans.append((m.start(), m.end()))
-        marks[m.start():m.end()] = 1
+    spans = [m.span() for m in pattern.finditer(text)]
     if not spans:
         return words
-    bounds = set()
-    for _, s, e in words:
-        bounds.update((s, e))
+    bounds = {b for _, s, e in words for b in (s, e)}
     for s, e in spans:
         bounds.difference_update(range(s + 1, e))
         bounds.update((s, e))
-    keep = sorted(b for b in bounds if 0 <= b <= len(text))
-    out = []
-    for s, e in zip(keep, keep[1:]):
-        piece = text[s:e]
-        if piece.strip():
-            out.append((piece, s, e))
-    return out
+    keep = sorted(bounds)
+    return [(text[s:e], s, e) for s, e in zip(keep, keep[1:]) if text[s:e].strip()]
 
 
 def merge_words(words: List[Word], vocab: "set[str]", max_parts: int = 4) -> List[Word]:
@@ -73,8 +67,9 @@ def merge_words(words: List[Word], vocab: "set[str]", max_parts: int = 4) -> Lis
     while i < len(words):
         for k in range(min(max_parts, len(words) - i), 1, -1):
             run = words[i:i + k]
-            if all(a[2] == b[1] for a, b in zip(run, run[1:])) and "".join(w for w, _, _ in run) in vocab:
-                out.append(("".join(w for w, _, _ in run), run[0][1], run[-1][2]))
+            joined = "".join(w for w, _, _ in run)
+            if joined in vocab and all(a[2] == b[1] for a, b in zip(run, run[1:])):
+                out.append((joined, run[0][1], run[-1][2]))
                 i += k
                 break
         else:
@@ -96,10 +91,11 @@ class WordSegmenter:
         words (:func:`merge_words`), e.g. another segmentation standard's training vocabulary."""
         self.mode = check_choice(mode, "mode", MODES)
         self.user_dict = user_dict
-        self.merge_vocab = set(_word_list(merge_dict)) if merge_dict is not None else None
+        self.merge_vocab = _word_list(merge_dict) if merge_dict is not None else None
         self.tagger = tagger
         self.max_chunk_chars = check_positive_int(max_chunk_chars, "max_chunk_chars")
-        self._forced: Optional[List[str]] = None
+        # the user dictionary as one regex, for the model's words (jieba modes load it themselves)
+        self._forced = forced_pattern(_word_list(user_dict)) if tagger is not None and user_dict is not None else None
         if tagger is not None and tagger.scheme != "BMES":
             raise ValueError(f"the segmentation tagger must use BMES tags, got {tagger.scheme}")
 
@@ -107,12 +103,14 @@ class WordSegmenter:
     def from_pretrained(cls, name_or_dir=None, mode: str = "precise", user_dict: UserDict = None,
                         backend: str = "dygraph", merge_dict: UserDict = None, **options) -> "WordSegmenter":
         """jieba modes need no model; ``mode="accurate"`` loads ``name_or_dir`` (default
-        ``roots-cws``), with ``backend="inference"`` for an exported directory."""
+        ``roots-cws``), with ``backend="inference"`` for an exported directory; traditional script is
+        converted for the model unless ``normalize=`` says otherwise."""
         check_choice(mode, "mode", MODES)
         tagger = None
         if mode == "accurate" or name_or_dir is not None:
             from .token_classification import TokenClassifier
 
+            options.setdefault("normalize", "auto")
             tagger = TokenClassifier.from_pretrained(name_or_dir or DEFAULT_MODEL, backend=backend, **options)
             mode = "accurate"
         return cls(mode, user_dict, tagger, merge_dict=merge_dict)
@@ -124,39 +122,24 @@ class WordSegmenter:
         self.tagger.export(save_directory)
 
     # ------------------------------------------------------------------ accurate mode
-    def _forced_words(self) -> List[str]:
-        if self._forced is None:
-            self._forced = _word_list(self.user_dict) if self.user_dict is not None else []
-        return self._forced
-
     def _accurate(self, texts: List[str], batch_size: int) -> List[List[Word]]:
-        from ..tokenization.normalize import Normalizer, is_traditional, map_offsets
-
-        t2s = Normalizer.from_config("t2s")
-        chunks, owners = [], []  # model inputs and (text index, offset in the normalised text)
-        normed = []
+        chunks, owners = [], []  # model inputs and (text index, offset of the chunk in its text)
         for t, text in enumerate(texts):
-            norm, index_map = t2s.with_offsets(text) if is_traditional(text) else (text, None)
-            normed.append((norm, index_map))
-            for s, e in sentence_chunks(norm, self.max_chunk_chars):
-                chunks.append(norm[s:e])
+            for s, e in sentence_chunks(text, self.max_chunk_chars):
+                chunks.append(text[s:e])
                 owners.append((t, s))
         probs_list, encs = self.tagger.predict_tag_probs(chunks, batch_size=batch_size) if chunks else ([], [])
-        words: List[List[Word]] = [[] for _ in texts]
-        for chunk, (t, base), probs, enc in zip(chunks, owners, probs_list, encs):
+        spans: List[List[Tuple[int, int]]] = [[] for _ in texts]
+        for (t, base), probs, enc in zip(owners, probs_list, encs):
             units = enc["units"]
-            tags = viterbi_bmes(probs[units], self.tagger.tags) if units else []
-            offsets = [enc["offsets"][u] for u in units]
-            for s, e in bmes_words(tags, offsets):
-                words[t].append((s + base, e + base))
+            tags = constrained_viterbi(probs[units], self.tagger.tags, "BMES")
+            spans[t] += [(s + base, e + base) for s, e in bmes_words(tags, [enc["offsets"][u] for u in units])]
         out = []
-        for text, (norm, index_map), spans in zip(texts, normed, words):
-            spans = _split_at_spaces(norm, spans)
-            spans = map_offsets(spans, index_map, len(text)) if index_map is not None else spans
-            words = [(text[s:e], s, e) for s, e in spans]
+        for text, text_spans in zip(texts, spans):
+            words = [(text[s:e], s, e) for s, e in _split_at_spaces(text, text_spans)]
             if self.merge_vocab:
                 words = merge_words(words, self.merge_vocab)
-            out.append(force_words(text, words, self._forced_words()))
+            out.append(force_words(text, words, self._forced))
         return out
 
     # ------------------------------------------------------------------ predict
@@ -175,12 +158,11 @@ class WordSegmenter:
         return out[0] if single else out
 
 
-def _word_list(words: UserDict) -> List[str]:
-    """Words of a user dictionary: a file (``word [freq] [tag]`` lines) or a list."""
+def _word_list(words: UserDict) -> Set[str]:
+    """Words of a user dictionary: a list, or a file of ``word [freq] [tag]`` lines."""
     if isinstance(words, (list, tuple)):
-        return [w for w, _ in _parse_words(words)]
-    with open(words, encoding="utf-8") as fh:
-        return [line.split()[0] for line in fh if line.strip()]
+        return {w for w, _ in parse_user_words(words)}
+    return read_word_list(words)
 
 
 def _split_at_spaces(text: str, spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
@@ -206,9 +188,3 @@ def bmes_words(tags: Sequence[str], offsets: Sequence[Tuple[int, int]]) -> List[
         words.append((start, offsets[-1][1]))
     return words
 
-
-def viterbi_bmes(probs: np.ndarray, tags: Sequence[str]) -> List[str]:
-    """The most probable BMES tag path (``O`` counts as ``S``) under the scheme's transition rules."""
-    from ..data.ner_qa import constrained_viterbi
-
-    return constrained_viterbi(probs, tags, "BMES")

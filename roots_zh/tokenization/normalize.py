@@ -213,22 +213,28 @@ def _aligned(src: str, dst: str, base: int) -> List[int]:
 def is_traditional(text: str, min_ratio: float = 0.05) -> bool:
     """Whether ``text`` looks like traditional-script Chinese: OpenCC t2s changes at least
     ``min_ratio`` of its CJK characters (and at least one). False when OpenCC is not installed."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    if not cjk:
-        return False
-    text = _T2S_SKIP_RE.sub("", text)  # OpenCC cannot take lone surrogates
     try:
-        converted = opencc_converter("t2s").convert(text)
+        converted, _ = _t2s_step(text)
     except ImportError:
+        return False
+    return _mostly_converted(text, converted, min_ratio)
+
+
+def _mostly_converted(text: str, converted: str, min_ratio: float = 0.05) -> bool:
+    """``converted`` (t2s of ``text``) changed at least ``min_ratio`` of the CJK characters."""
+    if converted == text:
         return False
     if len(converted) != len(text):
         return True
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
     changed = sum(a != b for a, b in zip(text, converted))
-    return changed >= 1 and changed / cjk >= min_ratio
+    return cjk > 0 and changed / cjk >= min_ratio
 
 
 def _t2s_if_traditional_step(text: str) -> Tuple[str, IndexMap]:
-    return _t2s_step(text) if is_traditional(text) else (text, None)
+    """t2s for a text that looks traditional (one conversion: it decides and converts)."""
+    converted, index_map = _t2s_step(text)
+    return (converted, index_map) if _mostly_converted(text, converted) else (text, None)
 
 
 def _t2s_step(text: str) -> Tuple[str, IndexMap]:

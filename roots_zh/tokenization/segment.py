@@ -41,7 +41,7 @@ class Segmenter:
         elif user_dict is None:
             self._words, self._path = None, None
         elif isinstance(user_dict, (list, tuple)):
-            self._words, self._path = _parse_words(user_dict), None
+            self._words, self._path = parse_user_words(user_dict), None
         else:
             raise TypeError(f"`user_dict` must be a path or a list of words, got {type(user_dict).__name__}")
         self._jieba = None
@@ -118,7 +118,7 @@ class Segmenter:
         ]
 
 
-def _parse_words(words: Sequence[Union[str, Tuple[str, int]]]) -> List[Tuple[str, Optional[int]]]:
+def parse_user_words(words: Sequence[Union[str, Tuple[str, int]]]) -> List[Tuple[str, Optional[int]]]:
     out = []
     for i, item in enumerate(words):
         if isinstance(item, str):
@@ -153,7 +153,7 @@ def get_segmenter(user_dict: UserDict = None) -> Segmenter:
         mtime = path.stat().st_mtime_ns if path.is_file() else None
         key: tuple = ("path", str(path), mtime)
     elif isinstance(user_dict, (list, tuple)):
-        key = ("words",) + tuple(_parse_words(user_dict))
+        key = ("words",) + tuple(parse_user_words(user_dict))
     else:
         raise TypeError(f"`user_dict` must be a path or a list of words, got {type(user_dict).__name__}")
     with _cache_lock:

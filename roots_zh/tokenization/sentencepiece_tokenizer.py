@@ -170,34 +170,31 @@ class RootsTokenizer(PreTrainedTokenizerBase):
 
     def _split_cjk_pieces(self, text: str, ids: List[int], spans: List[Tuple[int, int]]
                           ) -> Tuple[List[int], List[Tuple[int, int]]]:
-        """One piece per CJK character (``tokenize_chinese_chars``); other pieces are kept as they are.
-        A leading ``▁`` of a split piece stays a piece of its own (on the space, or empty for the
-        dummy prefix); a character outside the vocabulary becomes its UTF-8 byte pieces."""
+        """``tokenize_chinese_chars``: a piece that holds a CJK character, full-width form or
+        punctuation becomes one piece per character of its surface (a space is ``▁``, a character
+        outside the vocabulary its UTF-8 byte pieces); other pieces are kept as they are."""
         new_ids: List[int] = []
         new_spans: List[Tuple[int, int]] = []
-        unk = self.sp.unk_id()
         for i, (s, e) in zip(ids, spans):
             surface = text[s:e]
             if len(surface) < 2 or not any(map(_char_is_own_piece, surface)):
                 new_ids.append(i)
                 new_spans.append((s, e))
                 continue
-            piece = self.sp.id_to_piece(i)
-            if piece.startswith("\u2581"):
-                space = 1 if surface[:1].isspace() else 0  # a real space, or the dummy prefix
-                new_ids.append(self.sp.piece_to_id("\u2581"))
-                new_spans.append((s, s + space))
-                s += space
-            for k, ch in enumerate(text[s:e]):
-                pid = self.sp.piece_to_id(ch)
-                if pid == unk or ch.isspace():
-                    pieces = [self.sp.piece_to_id(f"<0x{b:02X}>") for b in ch.encode("utf-8")]
-                    pieces = pieces if all(p != unk for p in pieces) else [unk]
-                else:
-                    pieces = [pid]
+            for k, ch in enumerate(surface):
+                pieces = self._char_ids(ch)
                 new_ids.extend(pieces)
                 new_spans.extend([(s + k, s + k + 1)] * len(pieces))
         return new_ids, new_spans
+
+    def _char_ids(self, ch: str) -> List[int]:
+        """The piece ids of one character on its own: its piece, ``▁`` for a space, else its bytes."""
+        unk = self.sp.unk_id()
+        pid = self.sp.piece_to_id("\u2581" if ch.isspace() else ch)
+        if pid != unk:
+            return [pid]
+        pieces = [self.sp.piece_to_id(f"<0x{b:02X}>") for b in ch.encode("utf-8")]
+        return pieces if unk not in pieces else [unk]
 
     def _spread_byte_spans(self, ids: List[int], offsets: List[Tuple[int, int]]) -> Offsets:
         """Byte-fallback pieces of one char: SentencePiece gives the span to the last byte only;

@@ -10,6 +10,12 @@ def roots_home() -> Path:
     return Path(os.environ.get("ROOTS_HOME", Path.home() / ".roots")).expanduser()
 
 
+def shared_data_root() -> Path:
+    """The data sets: ``$ROOTS_DATA_DIR`` or ``../shared/data`` beside the repository checkout."""
+    env = os.environ.get("ROOTS_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
 def available_cores() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else (os.cpu_count() or 1)

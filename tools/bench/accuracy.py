@@ -148,9 +148,9 @@ BASELINES: Dict[str, Callable] = {
     "jiagu": _lazy("bench.peers", "baseline_jiagu"),
     "thulac_ner": _lazy("bench.peers", "baseline_thulac_ner"),
     "jieba_ner": _lazy("bench.peers", "baseline_jieba_ner"),
-    "jieba_cws": _lazy("bench.accuracy_spans", "baseline_jieba_cws"),
-    "jieba_no_hmm_cws": _lazy("bench.accuracy_spans", "baseline_jieba_no_hmm_cws"),
-    "thulac_cws": _lazy("bench.accuracy_spans", "baseline_thulac_cws"),
+    "jieba_cws": _lazy("bench.peers", "baseline_jieba_cws"),
+    "jieba_no_hmm_cws": _lazy("bench.peers", "baseline_jieba_no_hmm_cws"),
+    "thulac_cws": _lazy("bench.peers", "baseline_thulac_cws"),
 }
 
 

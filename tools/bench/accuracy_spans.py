@@ -45,11 +45,9 @@ def eval_qa(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
 
 
 def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    """The neural segmenter (``accurate`` mode) on a SIGHAN 2005 gold test set, bakeoff scoring.
-    The texts run as one batched call (timed: ``sentences_per_s``), then are scored."""
-    import time
-
-    from roots_zh.data.cws import load_cws_test, score_segmenter
+    """The neural segmenter (``accurate`` mode) on a SIGHAN 2005 gold test set, bakeoff scoring;
+    the texts run as one batched call (timed: ``sentences_per_s``)."""
+    from roots_zh.data.cws import score_segmenter
     from roots_zh.pipelines.word_segmentation import WordSegmenter
 
     merge = spec.get("merge_dict")  # a word list under the data root (e.g. the MSR training words)
@@ -60,25 +58,6 @@ def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
         model = Taskflow._exported(WordSegmenter, model)
     seg = WordSegmenter.from_pretrained(model, mode="accurate", backend=backend,
                                         merge_dict=str(Path(root) / merge) if merge else None)
-    examples, _ = load_cws_test(spec["dataset"], root)
-    texts = [e.text for e in (examples[:limit] if limit else examples)]
-    seg.predict(texts[:8])  # warm-up
-    start = time.perf_counter()
-    outputs = seg.predict(texts)
-    seconds = time.perf_counter() - start
-    by_text = {text: [(s, e) for s, e in out["offsets"]] for text, out in zip(texts, outputs)}
-    metrics = score_segmenter(by_text.__getitem__, spec["dataset"], limit=limit, data_root=root)
-    return {**metrics, "n": len(texts), "sentences_per_s": round(len(texts) / seconds, 1)}
-
-
-def _cws_peer(name: str):
-    def baseline(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-        from .peers import score_cws_peer
-
-        return {**score_cws_peer(name, spec["dataset"], root, limit)}
-    return baseline
-
-
-baseline_jieba_cws = _cws_peer("jieba")
-baseline_jieba_no_hmm_cws = _cws_peer("jieba_no_hmm")
-baseline_thulac_cws = _cws_peer("thulac")
+    metrics = score_segmenter(lambda texts: [out["offsets"] for out in seg.predict(texts)], spec["dataset"],
+                              limit=limit, data_root=root, batched=True)
+    return {**metrics, "n": metrics["sentences"]}

@@ -28,7 +28,9 @@ class BaselineSkipped(RuntimeError):
 
 def data_dir(override: Optional[str] = None) -> Path:
     """Shared data root: ``override``, ``$ROOTS_DATA_DIR`` or ``<repo>/../shared/data``."""
-    path = Path(override or os.environ.get("ROOTS_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+    from roots_zh.utils.env import shared_data_root
+
+    path = Path(override) if override else shared_data_root()
     if not path.is_dir():
         raise FileNotFoundError(f"shared data directory {path} not found (set --data-dir or ROOTS_DATA_DIR)")
     return path

@@ -183,6 +183,16 @@ def score_cws_peer(name: str, dataset: str, root: Path, limit: Optional[int] = N
     return score_segmenter(segmenters()[name](), dataset, limit=limit, data_root=root)
 
 
+def _cws_baseline(name: str) -> Callable[[dict, Path, Optional[int]], Dict[str, float]]:
+    """An ``accuracy`` baseline: peer ``name`` on the spec's SIGHAN test set."""
+    return lambda spec, root, limit: score_cws_peer(name, spec["dataset"], root, limit)
+
+
+baseline_jieba_cws = _cws_baseline("jieba")
+baseline_jieba_no_hmm_cws = _cws_baseline("jieba_no_hmm")
+baseline_thulac_cws = _cws_baseline("thulac")
+
+
 # ---------------------------------------------------------------------------------------- command
 def register(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="offline peers (SnowNLP, Jiagu, THULAC, jieba): sentiment, NER, CWS")
