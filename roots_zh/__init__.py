@@ -7,7 +7,13 @@ first use of a model class pays for ``import paddle`` and applies the MKL fast p
 """
 from __future__ import annotations
 
+import warnings
+
 from .utils.lazy import lazy_attributes
+
+# `import paddle` warns "No ccache found" (a note for people compiling C++ extensions) on every first
+# run; ROOTS compiles none through it, so that one message is hidden. Nothing else is filtered.
+warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
 __version__ = "0.2.0"
 

@@ -2,8 +2,7 @@
 it and save ``result.json`` and ``final/`` under ``out``. ``tools/finetune.py`` is its command line.
 
 A recipe's kind is its ``"kind"`` (``classification``, ``ner``, ``qa``, ``summarization``,
-``translation``); older recipes say ``"pipeline": "summarizer"|"translator"`` or nothing
-(classification). ``TRAINING_KEYS`` are the recipe keys passed to every pipeline's ``fit``.
+``translation``). ``TRAINING_KEYS`` are the recipe keys passed to every pipeline's ``fit``.
 """
 from __future__ import annotations
 
@@ -37,10 +36,14 @@ def load_recipe(task: str, tasks_dir: Optional[Path] = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+RECIPE_KINDS = ("classification", "ner", "qa", "summarization", "translation")
+
+
 def recipe_kind(recipe: dict) -> str:
-    """``classification``, ``ner``, ``qa``, ``summarization`` or ``translation``."""
-    kind = recipe.get("kind") or {"summarizer": "summarization", "translator": "translation"}.get(
-        recipe.get("pipeline", ""), "classification")
+    """The recipe's ``"kind"``: one of ``RECIPE_KINDS``."""
+    kind = recipe.get("kind")
+    if kind not in RECIPE_KINDS:
+        raise ValueError(f"recipe field `kind`={kind!r} is not valid; choose one of {list(RECIPE_KINDS)}")
     return kind
 
 
@@ -177,7 +180,8 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
         pipe = QuestionAnswerer.from_pretrained(model, max_length=recipe["max_length"],
                                                 doc_stride=recipe["doc_stride"],
                                                 max_query_length=recipe["max_query_length"],
-                                                max_answer_length=recipe["max_answer_length"])
+                                                max_answer_length=recipe["max_answer_length"],
+                                                tokenize_chinese_chars=recipe.get("tokenize_chinese_chars"))
         if init == "random":
             _random_init(pipe, recipe["seed"])
         train, _ = load_qa_set(data_root, recipe["dataset"], recipe["train_split"])
@@ -186,7 +190,8 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
         dev = dev[:recipe["eval_limit"]] if recipe.get("eval_limit") else dev
         dev_cols = ([e.question for e in dev], [e.context for e in dev], [e.answers for e in dev])
         summary = pipe.fit([e.question for e in train], [e.context for e in train], [e.answers[0] for e in train],
-                           [e.answer_starts[0] for e in train], *dev_cols, output_dir=str(out), **args)
+                           [e.answer_starts[0] for e in train], *dev_cols, output_dir=str(out),
+                           negative_windows=recipe.get("negative_windows", 1.0), **args)
         extra = {}
     result = {"task": task, "model": model, "init": init, "n_train": len(train), "n_dev": len(dev),
               "dev": summary["best"],  # the kept (best) weights; training ends on them
@@ -227,7 +232,11 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, re
         pairs, report = load_seq2seq_set(data_root, dataset, split, direction=direction)
         return pairs, {"read": report.read, "skipped": report.skipped}
 
-    train, train_report = load(recipe["dataset"], recipe["train_split"])
+    train, train_report = [], {}
+    for dataset, split in recipe.get("train_sets") or [(recipe["dataset"], recipe["train_split"])]:
+        pairs, report = load(dataset, split)  # several sets are concatenated in order
+        train += pairs
+        train_report[f"{dataset}/{split}"] = report
     train = train[:limit] if limit else train
     evals, _ = load(recipe["dataset"], recipe["eval_split"])
     evals = evals[:recipe.get("eval_limit") or len(evals)]

@@ -79,6 +79,10 @@ def test_fit_with_class_weights_and_auto_threshold_saves_threshold(tokenizer, tm
     probs = clf.predict_proba(ex)
     expected = [clf.labels[int(p[1] >= clf.threshold)] for p in probs]
     assert [r["label"] for r in clf.predict(ex)] == expected
+    gold = np.array([clf.labels.index(str(v)) if str(v) in clf.labels else int(v) for v in ey])
+    pred = np.array([clf.labels.index(label) for label in expected])
+    assert result["recall_per_class"] == {label: float((pred[gold == i] == i).mean())
+                                          for i, label in enumerate(clf.labels)}
     clf.save_pretrained(tmp_path)
     again = TextClassifier.from_pretrained(tmp_path)
     assert again.threshold == clf.threshold
@@ -113,3 +117,19 @@ def test_finetune_is_the_fit_alias_with_the_same_validation(tokenizer):
     with pytest.raises(ValueError, match="not one of the classifier's labels"):
         clf.finetune(x, ["好"] * len(x))
     assert "Alias of :meth:`fit`" in TextClassifier.finetune.__doc__
+
+
+def test_macro_f1_threshold_answers_both_classes(tokenizer):
+    # 8 negatives, 2 positives, weak scores: accuracy's best cut answers "0" always, macro-F1's does not
+    p = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7])[[0, 1, 2, 3, 4, 5, 7, 9, 10, 6, 8]]
+    y = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])  # positives at 0.5 and 0.6, negatives up to 0.7
+    cut_acc, acc = choose_threshold(p, y)
+    cut_f1, f1 = choose_threshold(p, y, "macro_f1")
+    assert (p >= cut_acc).sum() == 0 and abs(acc - 9 / 11) < 1e-9  # the majority answer
+    assert ((p >= cut_f1) & (y == 1)).sum() == 2 and 0.5 < f1 < 1
+    with pytest.raises(ValueError, match="metric"):
+        choose_threshold(p, y, "recall")
+    clf = make_classifier(tokenizer)
+    ex, ey = toy_data(32, 1)
+    out = clf.tune_threshold(ex, ey, metric="macro_f1")
+    assert clf.threshold == out["threshold"] and 0 <= out["macro_f1"] <= 1

@@ -79,6 +79,13 @@ def test_cached_logprobs_match_full_forward(model, tokenizer, sources):
         out = model(paddle.to_tensor([ids]), paddle.to_tensor([types]))
         ref = paddle.nn.functional.log_softmax(out.logits[0, -1], -1).numpy()
         np.testing.assert_allclose(a[1], ref, atol=1e-4)
+        # one source: no padding, so the cached steps run without any attention mask
+        one_cached, one_full = PrefixLMDecoder(model, 0), PrefixLMDecoder(model, 0, use_cache=False)
+        a, b = one_cached.start(sources[1:2]), one_full.start(sources[1:2])
+        assert not one_cached.padded
+        for token in (5, 77):
+            a, b = one_cached.step(np.array([token])), one_full.step(np.array([token]))
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def _repeats(row, n):
@@ -99,6 +106,13 @@ def test_no_repeat_ngram_forbids_repeats(tokenizer, sources):
             rows = generate(model, sources, eos, pad,
                             GenerationConfig(max_new_tokens=20, num_beams=beams, no_repeat_ngram_size=n))
             assert all(_repeats(r, n) == 0 for r in rows), (beams, n, rows)
+            assert not any(r[i] == r[i + 1] == r[i + 2] for r in rows for i in range(len(r) - 2)), rows
+    one_token = tiny_model(len(tokenizer), seed=2)  # a model that wants one token forever
+    bias = one_token.lm_head.decoder_bias.numpy()
+    bias[100] += 20.0
+    one_token.lm_head.decoder_bias.set_value(bias)
+    rows = generate(one_token, sources, eos, pad, GenerationConfig(max_new_tokens=12, no_repeat_ngram_size=3))
+    assert all(r[:2] == [100, 100] and r[2] != 100 for r in rows), rows  # "x x" never becomes "x x x"
 
 
 class TableDecoder:

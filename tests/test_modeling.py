@@ -59,6 +59,11 @@ def test_mask_modes():
         build_attention_bias(mask, 1, 5, 5, "sideways")
     with pytest.raises(ValueError, match="prefix_mask"):
         build_attention_bias(mask, 1, 5, 5, "prefix")
+    # one new query (a cached decoding step) sees every key: only padding is masked, or nothing at all
+    for mode in ("causal", "prefix"):
+        assert build_attention_bias(None, 1, 1, 5, mode) is None
+        step = build_attention_bias(mask, 1, 1, 5, mode).numpy()[0, 0]
+        assert step.shape == (1, 5) and (step[0] == 0).tolist() == [True, True, True, True, False]
 
 
 def test_prefix_mode_source_ignores_target():

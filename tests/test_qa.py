@@ -184,3 +184,25 @@ def test_shipped_qa_model_runs_with_its_training_windows():
     qa = QuestionAnswerer.from_pretrained("roots-cmrc2018")
     recipe = json.loads((REPO_ROOT / "tasks" / "cmrc2018" / "recipe.json").read_text())
     assert (qa.max_length, qa.doc_stride) == (recipe["max_length"], recipe["doc_stride"])
+
+
+def test_joined_splits_and_negative_windows(tokenizer):
+    root = shared_data()
+    train, _ = load_qa_set(root, "cmrc2018", "train")
+    trial, _ = load_qa_set(root, "cmrc2018", "trial")
+    both, _ = load_qa_set(root, "cmrc2018", "train+trial")
+    assert len(both) == len(train) + len(trial) and both[len(train)].id == trial[0].id
+    with pytest.raises(ValueError, match="split"):
+        load_qa_set(root, "cmrc2018", "train+nope")
+    qa = QuestionAnswerer(tiny(tokenizer).model, tokenizer, max_length=48, doc_stride=8, max_query_length=16)
+    sample = train[:20]
+    spans = [(e.answer_starts[0], e.answer_starts[0] + len(e.answers[0])) for e in sample]
+    qs, cs = [e.question for e in sample], [e.context for e in sample]
+    every, _ = qa._features(qs, cs, spans)
+    holding = [f for f in every if f["start_positions"] > 0]
+    few, _ = qa._features(qs, cs, spans, negative_windows=0.2, seed=1)
+    none, _ = qa._features(qs, cs, spans, negative_windows=0.0)
+    assert len(none) == len(holding) < len(few) < len(every)  # answer windows always stay
+    assert few == qa._features(qs, cs, spans, negative_windows=0.2, seed=1)[0]  # seeded
+    with pytest.raises(ValueError, match="negative_windows"):
+        qa.fit(qs, cs, [e.answers[0] for e in sample], negative_windows=1.5)

@@ -76,3 +76,38 @@ def test_malformed_records_are_skipped_and_counted(tmp_path: Path):
         load_seq2seq_set(tmp_path, "wmt", "newstest2017", direction="de-en")
     kept, dropped = drop_overlap([Pair("a", "b"), Pair("c", "d")], [Pair("a", "x")])
     assert kept == [Pair("c", "d")] and dropped == 1
+
+
+def test_zh_en_training_pairs_leave_every_test_set_out():
+    from roots_zh.data.seq2seq import ZH_EN_TEST_FILES
+
+    root = shared_data()
+    train, report = load_seq2seq_set(root, "zh_en", "train")
+    assert 100_000 < len(train) == report.read and len(set(train)) == len(train)  # ~120k minus duplicates
+    sentences = {s for p in train for s in (p.source, p.target)}
+    for name in ZH_EN_TEST_FILES:
+        test, rep = load_seq2seq_set(root, "zh_en", name)
+        assert len(test) >= 1000 and rep.skipped == 0
+        assert not any(p.source in sentences or p.target in sentences for p in test)
+    for split in ("dev", "test"):
+        assert not any(p.source in sentences for p in load_seq2seq_set(root, "tatoeba", split)[0])
+    assert not any(p.source in sentences for p in load_seq2seq_set(root, "wmt", "newstest2017")[0])
+    en_zh, _ = load_seq2seq_set(root, "zh_en", "flores", direction="en-zh")
+    zh_en, _ = load_seq2seq_set(root, "zh_en", "flores")
+    assert en_zh[0] == Pair(zh_en[0].target, zh_en[0].source)
+
+
+def test_headlines_are_mined_title_first_and_split_by_title(tmp_path):
+    from roots_zh.data.seq2seq import read_title_first
+
+    path = tmp_path / "news.txt"
+    path.write_text("【专题】北京今天开通新地铁线路。" + "北京地铁新线今天上午开通运营，" * 5 + "\n"
+                    "短。正文\n" + "没有句号的续写段落" * 10 + "\n", encoding="utf-8")
+    pairs, report = read_title_first(path)
+    assert [p.target for p in pairs] == ["北京今天开通新地铁线路"] and report.skipped == 2
+    root = shared_data()
+    splits = {s: load_seq2seq_set(root, "headlines", s)[0] for s in ("train", "dev", "test")}
+    titles = {s: {p.target for p in v} for s, v in splits.items()}
+    assert len(splits["train"]) > 30_000 and len(splits["test"]) > 800 and len(splits["dev"]) > 400
+    assert not titles["train"] & titles["test"] and not titles["train"] & titles["dev"]
+    assert all(6 <= len(p.target) <= 40 and len(p.source) >= 50 for p in splits["test"])

@@ -2,6 +2,7 @@
 """Ship a fine-tuned task model into the model zoo: copy, write its model card, register (sha256).
 
     python tools/ship_model.py --from work_dirs/ship/sentiment --name roots-sentiment --task chnsenticorp
+    python tools/ship_model.py --retire roots-base-v0.1     # once no shipped adapter builds on it
 
 ``--from`` is a ``tools/finetune.py --out`` directory (its ``final/`` holds the model or adapter and
 ``result.json`` the measured figures). The whole ``pretrained/`` folder must stay under 80 MB.
@@ -67,14 +68,24 @@ def main(argv=None) -> int:
     from roots_zh.hub.registry import PRETRAINED_DIR, register_model, write_checksums
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--from", dest="source", required=True, help="a tools/finetune.py --out directory")
-    p.add_argument("--name", required=True)
-    p.add_argument("--task", required=True)
+    p.add_argument("--retire", metavar="NAME", help="remove shipped model NAME (folder and registry entry) "
+                   "instead of shipping one; refused while a shipped adapter builds on it")
+    p.add_argument("--from", dest="source", help="a tools/finetune.py --out directory")
+    p.add_argument("--name")
+    p.add_argument("--task")
     p.add_argument("--description", default="")
     p.add_argument("--weight-dtype", choices=sorted(WEIGHT_DTYPES), default="fp16",
                    help="storage of a full model's weights: fp16 (default) or int8 weight-only (about half "
                         "the size; re-measure accuracy). Adapters always ship in fp16.")
     ns = p.parse_args(argv)
+    if ns.retire:
+        from roots_zh.hub.registry import retire_model
+
+        retire_model(ns.retire)
+        print(f"retired {ns.retire}; pretrained/ now {folder_mb(PRETRAINED_DIR):.1f} MB")
+        return 0
+    if not (ns.source and ns.name and ns.task):
+        p.error("--from, --name and --task are required to ship a model")
     source = Path(ns.source)
     model_dir = source / "final" if (source / "final").is_dir() else source
     if not (model_dir / "config.json").is_file():

@@ -322,6 +322,10 @@ def load_ner_set(data_root: Path, name: str, split: str) -> Tuple[List[NerExampl
 
 
 def load_qa_set(data_root: Path, name: str, split: str) -> Tuple[List[QaExample], QaReadReport]:
+    """One split, or several joined by ``+`` (``"train+trial"``: examples concatenated, the first report)."""
+    if "+" in split:
+        parts = [load_qa_set(data_root, name, part) for part in split.split("+")]
+        return [ex for examples, _ in parts for ex in examples], parts[0][1]
     if name not in QA_SETS:
         raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(QA_SETS)}")
     if split not in QA_SETS[name]:

@@ -1,5 +1,6 @@
 """Readers for the seq2seq sets in ``../shared/data``: CSL (abstract → title), LCSTS (text → summary),
-Tatoeba cmn-eng and WMT newstest (zh↔en).
+news headlines mined from the corpus (body → title), Tatoeba cmn-eng, WMT newstest and the other zh↔en
+pairs (``zh_en/extra``, the corpus TED/NC pairs).
 
 Every reader returns ``(pairs, report)`` with :class:`Pair` ``(source, target)``; malformed records are
 skipped and counted in a :class:`~roots_zh.data.readers.ReadReport`, never a crash.
@@ -7,7 +8,9 @@ skipped and counted in a :class:`~roots_zh.data.readers.ReadReport`, never a cra
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +101,66 @@ def read_tatoeba(path: Path, direction: str = "zh-en") -> Tuple[List[Pair], Read
     return _collect(path, 3, make, quoting=False)
 
 
+def read_en_zh(path: Path, direction: str = "zh-en") -> Tuple[List[Pair], ReadReport]:
+    """``English<TAB>Chinese`` lines (``zh_en/extra``, ``corpus/en_zh_parallel.txt.gz``; gzip by suffix)
+    -> pairs in ``direction``."""
+    _check_direction(direction)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} not found")
+    report, pairs = ReadReport(str(path)), []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line_no, line in enumerate(fh, 1):
+            cells = line.rstrip("\r\n").split("\t")
+            if not line.strip():
+                continue
+            try:
+                if len(cells) != 2:
+                    raise ValueError(f"{len(cells)} cells, expected 2")
+                en, zh = _field(cells[0], "en"), _field(cells[1], "zh")
+            except ValueError as err:
+                report.skip(line_no, str(err))
+                continue
+            pairs.append(Pair(zh, en) if direction == "zh-en" else Pair(en, zh))
+            report.read += 1
+    report.log()
+    return pairs, report
+
+
+def read_title_first(path: Path, min_title: int = 6, max_title: int = 40, min_body: int = 50
+                     ) -> Tuple[List[Pair], ReadReport]:
+    """Headline pairs from a corpus file whose lines are ``title。body`` (``corpus/cctv_news.txt.gz``):
+    ``Pair(body, title)``; a "【…】" column tag is dropped from the title, and lines whose title or body
+    length is outside the bounds (continuations, captions) are skipped and counted."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} not found")
+    report, pairs = ReadReport(str(path)), []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line_no, line in enumerate(fh, 1):
+            line = line.strip()
+            cut = line.find("。")
+            title, body = re.sub(r"^【[^】]*】", "", line[:cut]).strip(), line[cut + 1:].strip()
+            if cut < 0 or not min_title <= len(title) <= max_title or len(body) < min_body:
+                report.skip(line_no, "no title of %d-%d characters before a body" % (min_title, max_title))
+                continue
+            pairs.append(Pair(body, title))
+            report.read += 1
+    report.log()
+    return pairs, report
+
+
+HEADLINE_SPLIT = {"test": (0, 3), "dev": (3, 5), "train": (5, 100)}  # sha1 buckets of the title
+
+
+def headline_split(pairs: Sequence[Pair], split: str) -> List[Pair]:
+    """Deterministic split of headline pairs by the sha1 of the title (repeated titles stay together)."""
+    lo, hi = HEADLINE_SPLIT[split]
+    return [p for p in pairs if lo <= int(hashlib.sha1(p.target.encode("utf-8")).hexdigest(), 16) % 100 < hi]
+
+
 def read_parallel_lines(source_path: Path, target_path: Path) -> Tuple[List[Pair], ReadReport]:
     """Line-aligned plain text (WMT newstest); a line empty on either side is skipped and counted."""
     source_path, target_path = Path(source_path), Path(target_path)
@@ -165,13 +228,42 @@ def drop_overlap(pairs: Sequence[Pair], reference: Iterable[Pair]) -> Tuple[List
 
 
 # ---------------------------------------------------------------------------------------- registry
+EXTRA = "zh_en/extra"
+ZH_EN_TRAIN_FILES = (  # English<TAB>Chinese files that only train (SOURCE.md of zh_en/extra and corpus/)
+    f"{EXTRA}/3am_captions/train.tsv", f"{EXTRA}/microtopia_weibo/train.tsv", f"{EXTRA}/tico19_covid/all.tsv",
+    f"{EXTRA}/news_commentary_10k/train.tsv", f"{EXTRA}/ai_challenger_2017/valid.tsv",
+    f"{EXTRA}/ai_challenger_2017/train_sample.tsv", f"{EXTRA}/wmt_newstest_more/newstest2019-enzh.tsv",
+    f"{EXTRA}/wmt_newstest_more/newstest2020-enzh.tsv", f"{EXTRA}/wmt_newstest_more/newstest2020-zhen.tsv",
+    "corpus/en_zh_parallel.txt.gz")
+ZH_EN_TEST_FILES = {"flores": f"{EXTRA}/flores200/devtest.tsv", "captions": f"{EXTRA}/3am_captions/test.tsv",
+                    "weibo": f"{EXTRA}/microtopia_weibo/test.tsv"}
 SEQ2SEQ_SETS = {
     "lcsts": {"train": "train.tsv", "val": "val.tsv", "test": "test.tsv"},
     "csl": {"train": "clge_val.tsv", "dev": "dev.tsv", "test": "test.tsv"},
     "tatoeba": {"train": "cmn.txt", "dev": "cmn.txt", "test": "cmn.txt"},
     "wmt": {"newsdev2017": "newsdev2017-enzh", "newstest2017": "newstest2017-enzh",
             "newstest2018": "newstest2018-enzh", "newstest2019": "newstest2019-zhen"},
+    "headlines": {"train": "cctv_news.txt.gz", "dev": "cctv_news.txt.gz", "test": "cctv_news.txt.gz"},
+    # every training pair we have (Tatoeba train + zh_en/extra + corpus TED/NC); dev = Tatoeba dev
+    "zh_en": {"train": ZH_EN_TRAIN_FILES, "dev": "cmn.txt", **{k: v for k, v in ZH_EN_TEST_FILES.items()}},
 }
+
+
+def _zh_en_train(root: Path, direction: str) -> Tuple[List[Pair], ReadReport]:
+    """All training pairs, minus any pair sharing a sentence with a dev/test set we report on."""
+    pairs, report = load_seq2seq_set(root, "tatoeba", "train", direction)
+    for rel in ZH_EN_TRAIN_FILES:
+        extra, _ = read_en_zh(root / rel, direction)
+        pairs += extra
+    held_out = [p for split in ("dev", "test") for p in load_seq2seq_set(root, "tatoeba", split, direction)[0]]
+    held_out += [p for name in ZH_EN_TEST_FILES for p in read_en_zh(root / ZH_EN_TEST_FILES[name], direction)[0]]
+    held_out += [p for split in ("newsdev2017", "newstest2017", "newstest2018", "newstest2019")
+                 for p in load_seq2seq_set(root, "wmt", split, direction)[0]]
+    kept, dropped = drop_overlap(list(dict.fromkeys(pairs)), held_out)
+    report = ReadReport("zh_en train", read=len(kept), skipped=len(pairs) - len(kept))
+    report.first_errors.append(f"{dropped} pairs sharing a sentence with a dev/test set dropped; "
+                               f"{len(pairs) - len(set(pairs))} duplicates")
+    return kept, report
 
 
 def load_seq2seq_set(data_root: Path, name: str, split: str, direction: str = "zh-en",
@@ -183,6 +275,11 @@ def load_seq2seq_set(data_root: Path, name: str, split: str, direction: str = "z
     * ``csl``: train = CLGE's ``clge_val.tsv`` (the official train split is missing), dev, test.
     * ``tatoeba``: train/dev/test from :func:`group_split` (90/5/5), ``direction`` zh-en or en-zh.
     * ``wmt``: newsdev2017, newstest2017/2018/2019, ``direction`` zh-en or en-zh.
+    * ``headlines``: (body, title) pairs mined from ``corpus/cctv_news.txt.gz`` (title first, then "。"),
+      train/dev/test 95/2/3 by the title's sha1.
+    * ``zh_en``: train = every pair we have (Tatoeba train, ``zh_en/extra``, the corpus TED/NC pairs)
+      minus pairs that share a sentence with any dev/test set; dev = Tatoeba dev; test sets ``flores``
+      (FLORES-200 devtest), ``captions`` (3AM test), ``weibo`` (Microtopia test).
     """
     if name not in SEQ2SEQ_SETS:
         raise ValueError(f"`name`={name!r} is not valid; choose one of {sorted(SEQ2SEQ_SETS)}")
@@ -202,6 +299,15 @@ def load_seq2seq_set(data_root: Path, name: str, split: str, direction: str = "z
         return pairs, report
     if name == "csl":
         return read_csl(root / "csl" / files[split])
+    if name == "headlines":
+        pairs, report = read_title_first(root / "corpus" / files[split])
+        return headline_split(pairs, split), report
+    if name == "zh_en":
+        if split == "train":
+            return _zh_en_train(root, direction)
+        if split == "dev":
+            return load_seq2seq_set(root, "tatoeba", "dev", direction)
+        return read_en_zh(root / files[split], direction)
     if name == "tatoeba":
         pairs, report = read_tatoeba(root / "zh_en" / "tatoeba_cmn" / files[split], direction)
         return group_split(pairs, split), report

@@ -45,7 +45,7 @@ class PrefixLMDecoder:
                                prefix_mask=prefix_mask, past_key_values=cache, use_cache=self.use_cache)
         self.cache = out.past_key_values
         last = out.last_hidden_state[:, -1]  # (R, H)
-        logits = self.model.lm_head(last, self.model.roots.embeddings.word_embeddings.weight)
+        logits = self.model.lm_head(last, self.projection, transposed=True)
         return log_softmax(logits.astype("float32").numpy())
 
     def start(self, sources: Sequence[Sequence[int]], repeat: int = 1) -> np.ndarray:
@@ -53,11 +53,14 @@ class PrefixLMDecoder:
         import paddle
 
         ids, mask = left_pad(sources, self.pad_token_id, repeat)
+        # [H, V] copy of the tied output embedding, made once per generate call
+        self.projection = self.model.roots.embeddings.word_embeddings.weight.t().contiguous()
         self.ids = paddle.to_tensor(ids)
         self.types = paddle.zeros_like(self.ids)
         self.mask = paddle.to_tensor(mask)
         self.prefix = self.mask
         self.positions = paddle.clip(paddle.cumsum(self.mask, axis=1) - 1, min=0)
+        self.padded = bool((mask == 0).any())  # without padding a cached step needs no attention mask
         return self._logprobs(self.ids, self.types, self.mask, self.prefix, self.positions, None)
 
     def step(self, tokens: np.ndarray) -> np.ndarray:
@@ -66,14 +69,14 @@ class PrefixLMDecoder:
 
         new = paddle.to_tensor(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))
         ones = paddle.ones_like(new)
+        self.mask = paddle.concat([self.mask, ones], axis=1)
+        self.positions = paddle.concat([self.positions, self.positions[:, -1:] + 1], axis=1)
+        if self.use_cache:  # one new query sees every cached key: no prefix mask, no mask without padding
+            return self._logprobs(new, ones * self.target_type_id, self.mask if self.padded else None, None,
+                                  self.positions[:, -1:], self.cache)
         self.ids = paddle.concat([self.ids, new], axis=1)
         self.types = paddle.concat([self.types, ones * self.target_type_id], axis=1)
-        self.mask = paddle.concat([self.mask, ones], axis=1)
         self.prefix = paddle.concat([self.prefix, paddle.zeros_like(new)], axis=1)
-        self.positions = paddle.concat([self.positions, self.positions[:, -1:] + 1], axis=1)
-        if self.use_cache:
-            return self._logprobs(new, self.types[:, -1:], self.mask, self.prefix, self.positions[:, -1:],
-                                  self.cache)
         return self._logprobs(self.ids, self.types, self.mask, self.prefix, self.positions, None)
 
     def reorder(self, rows: np.ndarray) -> None:

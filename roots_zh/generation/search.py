@@ -25,7 +25,7 @@ class GenerationConfig:
     min_length: int = 0  # eos is forbidden before this many generated tokens
     num_beams: int = 1  # 1 = greedy
     length_penalty: float = 1.0  # beam score = sum_logprobs / length ** length_penalty
-    no_repeat_ngram_size: int = 0  # 0 = off; n forbids any n-gram from occurring twice
+    no_repeat_ngram_size: int = 0  # 0 = off; n forbids any n-gram occurring twice, and a token 3 times in a row
     early_stopping: bool = True  # stop an example at num_beams finished hypotheses
 
     def validate(self) -> "GenerationConfig":
@@ -47,7 +47,8 @@ class GenerationConfig:
 
 # ------------------------------------------------------------------------------------ search side
 def _process(logp: np.ndarray, generated: np.ndarray, config: GenerationConfig, eos: int) -> np.ndarray:
-    """Apply min_length and no_repeat_ngram_size to ``[R, V]`` log-probs (in place)."""
+    """Apply min_length and no_repeat_ngram_size (no repeated n-gram, no token three times in a row)
+    to ``[R, V]`` log-probs (in place)."""
     step = generated.shape[1]
     if step < config.min_length and eos >= 0:
         logp[:, eos] = NEG_INF
@@ -57,6 +58,8 @@ def _process(logp: np.ndarray, generated: np.ndarray, config: GenerationConfig, 
             row = generated[r].tolist()
             prefix = tuple(row[step - n + 1:]) if n > 1 else ()
             banned = {row[i + n - 1] for i in range(step - n + 1) if tuple(row[i:i + n - 1]) == prefix}
+            if step >= 2 and row[-1] == row[-2] and row[-1] != eos:  # "x x" may not become "x x x"
+                banned.add(row[-1])
             if banned:
                 logp[r, list(banned)] = NEG_INF
     return logp

@@ -123,3 +123,24 @@ def register_model(name: str, directory: Path, description: str = "", how_to_get
     atomic_write_text(REGISTRY_PATH, json.dumps(registry, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     _read_registry.cache_clear()
     return entry
+
+
+def retire_model(name: str) -> None:
+    """Remove a shipped model (its folder under ``pretrained/`` and its registry entry); refused while
+    another shipped adapter builds on it."""
+    import shutil
+
+    registry = dict(load_registry())
+    if name not in registry:
+        raise ValueError(f"`name`={name!r} is not a shipped model; shipped: {sorted(registry)}")
+    users = [other for other in registry if other != name
+             and (PRETRAINED_DIR / other / "adapter_config.json").is_file()
+             and json.loads((PRETRAINED_DIR / other / "adapter_config.json").read_text(encoding="utf-8"))
+             .get("base_model") == name]
+    if users:
+        raise ValueError(f"{name} is the base of the shipped adapters {users}: retire or re-ship them first")
+    del registry[name]
+    atomic_write_text(REGISTRY_PATH, json.dumps(registry, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    _read_registry.cache_clear()
+    if (PRETRAINED_DIR / name).is_dir():
+        shutil.rmtree(PRETRAINED_DIR / name)

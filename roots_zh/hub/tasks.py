@@ -38,12 +38,13 @@ TASKS: Dict[str, TaskSpec] = {
         'Taskflow("question_answering")({"question": "李白出生在哪里？", "context": "李白出生于碎叶城。"}) '
         '-> {"answer": "碎叶城", "start": 5, "end": 8, "score": ...}', input_kind="qa"),
     "summarization": TaskSpec(
-        "roots_zh.pipelines.summarization:Summarizer", "roots-lcsts",
-        'Taskflow("summarization")("<a news paragraph>") -> {"text": ..., "summary": ...}'),
+        "roots_zh.pipelines.summarization:Summarizer", "roots-summarize",
+        'Taskflow("summarization")("<a news paragraph>") -> {"text": ..., "summary": ...} '
+        '(a headline-style summary; trained on news headlines, LCSTS and CSL titles)'),
     "translation": TaskSpec(
         "roots_zh.pipelines.translation:Translator", "roots-translate-zh-en",
         'Taskflow("translation")("我爱自然语言处理。") -> {"text": ..., "translation": ...} '
-        '(model="roots-translate-en-zh" for English to Chinese)'),
+        '(Chinese to English)'),
     "word_segmentation": TaskSpec(
         "roots_zh.pipelines.word_segmentation:WordSegmenter", None,
         'Taskflow("word_segmentation")("结巴中文分词") -> {"text": ..., "words": ["结巴", "中文", "分词"], ...} '

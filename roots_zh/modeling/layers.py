@@ -18,6 +18,11 @@ from .fast_linear import Linear, linear
 KVCache = Tuple[paddle.Tensor, paddle.Tensor]
 
 
+def dropout(layer: nn.Dropout, x):
+    """``layer(x)`` in training; ``x`` itself otherwise (no op call per token when decoding)."""
+    return layer(x) if layer.training and layer.p > 0 else x
+
+
 def activation(name: str):
     if name == "gelu":
         return F.gelu
@@ -56,7 +61,7 @@ class RootsEmbeddings(nn.Layer):
             if task_type_ids is None:
                 task_type_ids = paddle.full_like(input_ids, self.task_id)
             x = x + self.task_type_embeddings(task_type_ids)
-        return self.dropout(self.layer_norm(x))
+        return dropout(self.dropout, self.layer_norm(x))
 
 
 class RootsAttention(nn.Layer):
@@ -79,8 +84,10 @@ class RootsAttention(nn.Layer):
         if cache is not None:
             k = paddle.concat([cache[0], k], axis=2)  # (B, nh, past+S, hd)
             v = paddle.concat([cache[1], v], axis=2)
-        scores = paddle.matmul(q * (self.head_dim ** -0.5), k, transpose_y=True) + bias  # (B, nh, S, K)
-        probs = self.attn_dropout(F.softmax(scores, axis=-1))
+        scores = paddle.matmul(q * (self.head_dim ** -0.5), k, transpose_y=True)  # (B, nh, S, K)
+        if bias is not None:
+            scores = scores + bias
+        probs = dropout(self.attn_dropout, F.softmax(scores, axis=-1))
         ctx = paddle.matmul(probs, v).transpose([0, 2, 1, 3])  # (B, S, nh, hd)
         ctx = ctx.reshape([batch, seq, self.num_heads * self.head_dim])
         return self.out(ctx), (k, v)
@@ -113,11 +120,11 @@ class RootsLayer(nn.Layer):
     def forward(self, x, bias, cache: Optional[KVCache] = None):
         if self.pre_layer_norm:
             attn_out, new_cache = self.attention(self.attention_norm(x), bias, cache)
-            x = x + self.dropout(attn_out)
-            return x + self.dropout(self.ffn(self.ffn_norm(x))), new_cache
+            x = x + dropout(self.dropout, attn_out)
+            return x + dropout(self.dropout, self.ffn(self.ffn_norm(x))), new_cache
         attn_out, new_cache = self.attention(x, bias, cache)
-        x = self.attention_norm(x + self.dropout(attn_out))
-        x = self.ffn_norm(x + self.dropout(self.ffn(x)))
+        x = self.attention_norm(x + dropout(self.dropout, attn_out))
+        x = self.ffn_norm(x + dropout(self.dropout, self.ffn(x)))
         return x, new_cache
 
 
@@ -166,6 +173,10 @@ class RootsLMHead(nn.Layer):
         self.decoder_bias = self.create_parameter(
             [config.vocab_size], is_bias=True, default_initializer=nn.initializer.Constant(0.0))
 
-    def forward(self, hidden, word_embeddings):
+    def forward(self, hidden, word_embeddings, transposed: bool = False):
+        """``word_embeddings`` ``[V, H]``; or ``[H, V]`` with ``transposed=True`` (a decoder keeps that
+        copy: a ``[1, H] x [H, V]`` product is about twice as fast as the transposed one)."""
         h = self.layer_norm(self.act(self.transform(hidden)))
+        if transposed:
+            return F.linear(h, word_embeddings, self.decoder_bias)
         return linear(h, word_embeddings, self.decoder_bias, transpose_weight=True, training=self.training)

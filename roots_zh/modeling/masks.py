@@ -23,8 +23,9 @@ def build_attention_bias(
     mode: str = "bidirectional",
     prefix_mask: Optional[paddle.Tensor] = None,
     dtype: str = "float32",
-) -> paddle.Tensor:
-    """Return an additive bias broadcastable to ``[batch, heads, query, key]``.
+) -> Optional[paddle.Tensor]:
+    """Return an additive bias broadcastable to ``[batch, heads, query, key]``, or ``None`` when
+    nothing is hidden (no ``attention_mask`` and a single query that may see every key).
 
     Args:
         attention_mask: 1 = attend, 0 = padding. ``[B, K]`` (keys; with a cache K = past + query),
@@ -34,6 +35,8 @@ def build_attention_bias(
     """
     if mode not in MODES:
         raise ValueError(f"`mode`={mode!r} is not valid; choose one of {list(MODES)}")
+    # one new query at the end of the keys (a cached decoding step) sees every key in every mode
+    last_query_only = isinstance(query_length, int) and query_length == 1
     if attention_mask is not None:
         attention_mask = attention_mask.astype(dtype)
         if attention_mask.ndim == 2:
@@ -44,10 +47,12 @@ def build_attention_bias(
             visible = attention_mask
         else:
             raise ValueError(f"`attention_mask` must be 2-D, 3-D or 4-D, got {attention_mask.ndim}-D")
+    elif last_query_only:
+        return None  # nothing is hidden: the layers skip the addition
     else:
         visible = paddle.ones([batch_size, 1, 1, 1], dtype=dtype)
 
-    if mode != "bidirectional":
+    if mode != "bidirectional" and not last_query_only:
         past = key_length - query_length
         q_pos = paddle.arange(query_length, dtype="int64").unsqueeze(1) + past  # (Q, 1)
         k_pos = paddle.arange(key_length, dtype="int64").unsqueeze(0)  # (1, K)

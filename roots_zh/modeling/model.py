@@ -201,6 +201,8 @@ class RootsModel(RootsPreTrainedModel):
                 raise ValueError(f"`position_ids` exceed max_position_embeddings="
                                  f"{self.config.max_position_embeddings}")
         seq_len = paddle.shape(input_ids)[1]
+        if paddle.in_dynamic_mode() and input_ids.shape[1] == 1:
+            seq_len = 1  # a plain int lets the mask skip the causal part for one new query
         past_length = past_key_values[0][0].shape[2] if past_key_values is not None else 0
         if past_key_values is not None and not paddle.in_dynamic_mode():
             past_length = paddle.shape(past_key_values[0][0])[2]  # exported decoder step: dynamic past axis

@@ -31,6 +31,21 @@ def open_backend(directory: Union[str, os.PathLike], backend: str, options: Dict
     return Predictor(directory, **options), RootsConfig.from_pretrained(directory)
 
 
+def open_pipeline(name_or_dir: Union[str, os.PathLike], backend: str, inference_options: Dict[str, Any],
+                  **tokenizer_options: Any) -> Tuple[Path, Any, Any, Any]:
+    """The start-up every encoder pipeline's ``from_pretrained`` shares: ``(directory, tokenizer,
+    predictor, config)``. ``name_or_dir`` is a registered name or a path; ``tokenizer_options`` that are
+    ``None`` keep the directory's saved settings; ``predictor``/``config`` are ``None`` for dygraph."""
+    from ..hub import resolve_model_dir
+    from ..tokenization.auto import AutoTokenizer
+
+    directory = resolve_model_dir(name_or_dir)
+    tokenizer = AutoTokenizer.from_pretrained(
+        directory, **{k: v for k, v in tokenizer_options.items() if v is not None})
+    predictor, config = open_backend(directory, backend, inference_options)
+    return directory, tokenizer, predictor, config
+
+
 def require_model(pipeline, action: str) -> None:
     if pipeline.model is None:
         raise ValueError(f"{action}() needs the dygraph model; this pipeline runs an exported inference backend")

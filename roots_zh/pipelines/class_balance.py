@@ -53,10 +53,16 @@ def check_threshold(threshold: Any, num_labels: int, has_eval: bool) -> Any:
     return float(threshold)
 
 
-def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray) -> Tuple[float, float]:
-    """``(threshold, accuracy)``: the cut on P(label 1) (predict 1 when ``p >= threshold``) with the best
-    accuracy on ``gold`` (0/1); candidates are 0.5 and the midpoints between consecutive distinct
-    probabilities; ties go to the candidate nearest 0.5."""
+THRESHOLD_METRICS = ("accuracy", "macro_f1")
+
+
+def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray, metric: str = "accuracy") -> Tuple[float, float]:
+    """``(threshold, score)``: the cut on P(label 1) (predict 1 when ``p >= threshold``) with the best
+    ``metric`` (``"accuracy"`` or ``"macro_f1"``, the mean F1 of both classes: a cut that answers
+    one class scores low) on ``gold`` (0/1); candidates are 0.5 and the midpoints between consecutive
+    distinct probabilities; ties go to the candidate nearest 0.5."""
+    if metric not in THRESHOLD_METRICS:
+        raise ValueError(f"`metric`={metric!r} is not valid; choose one of {list(THRESHOLD_METRICS)}")
     p = np.asarray(positive_probs, dtype=np.float64)
     y = np.asarray(gold, dtype=np.int64)
     if p.shape != y.shape or p.ndim != 1 or not len(p):
@@ -72,9 +78,18 @@ def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray) -> Tuple[floa
     neg_below = np.concatenate([[0], np.cumsum(1 - y_sorted)])[cut]
     pos_below = np.concatenate([[0], np.cumsum(y_sorted)])[cut]
     acc = (neg_below + (pos_total - pos_below)) / len(p)
-    best = np.flatnonzero(acc == acc.max())
+    score = acc
+    if metric == "macro_f1":
+        tp1, tn = pos_total - pos_below, neg_below  # class 1 right / class 0 right
+        pred1, pred0 = len(p) - cut, cut
+        neg_total = len(p) - pos_total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1_pos = np.nan_to_num(2 * tp1 / (pred1 + pos_total))
+            f1_neg = np.nan_to_num(2 * tn / (pred0 + neg_total))
+        score = (f1_pos + f1_neg) / 2
+    best = np.flatnonzero(score == score.max())
     pick = best[np.argmin(np.abs(candidates[best] - 0.5))]
-    return float(candidates[pick]), float(acc[pick])
+    return float(candidates[pick]), float(score[pick])
 
 
 def decide(probs: np.ndarray, threshold: Optional[float]) -> np.ndarray:

@@ -33,14 +33,10 @@ class FillMask(SaveExportMixin):
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", top_k: int = 5,
                         backend: str = "dygraph", **inference_options) -> "FillMask":
         """A registered name or directory; ``backend="inference"`` runs a directory written by ``export``."""
-        from ..hub import resolve_model_dir
         from ..modeling import RootsForMaskedLM
-        from ..tokenization.auto import AutoTokenizer
-        from .backend_support import open_backend
+        from .backend_support import open_pipeline
 
-        directory = resolve_model_dir(name_or_dir)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        predictor, config = open_backend(directory, backend, inference_options)
+        directory, tokenizer, predictor, config = open_pipeline(name_or_dir, backend, inference_options)
         if predictor is not None:
             return cls(None, tokenizer, top_k, backend=predictor, config=config)
         return cls(RootsForMaskedLM.from_pretrained(directory), tokenizer, top_k)

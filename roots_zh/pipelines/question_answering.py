@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -65,22 +66,20 @@ class QuestionAnswerer(SaveExportMixin):
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", backend: str = "dygraph",
-                        normalize: Any = None, **kwargs: Any) -> "QuestionAnswerer":
+                        normalize: Any = None, tokenize_chinese_chars: Optional[bool] = None,
+                        **kwargs: Any) -> "QuestionAnswerer":
         """A registered name or directory; ``kwargs`` are the constructor's (max_length, doc_stride, …)
         and, with ``backend="inference"`` (an exported directory), ``Predictor`` options. ``normalize``:
         input normalisation preset (``"auto"``: traditional script through OpenCC t2s; answers and
-        offsets still refer to the original context)."""
-        from .backend_support import open_backend
-
-        from ..hub import resolve_model_dir
+        offsets still refer to the original context). ``tokenize_chinese_chars=True``: every CJK
+        character its own token, so any character span can be an answer (saved with the tokenizer)."""
         from ..modeling import RootsForQuestionAnswering
-        from ..tokenization.auto import AutoTokenizer
+        from .backend_support import open_pipeline
 
-        directory = resolve_model_dir(name_or_dir)
-        own = {**read_settings(directory, WINDOW_FILE, WINDOW_KEYS),
-               **{k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}}
-        predictor, config = open_backend(directory, backend, kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(directory, **({} if normalize is None else {"normalize": normalize}))
+        own = {k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}
+        directory, tokenizer, predictor, config = open_pipeline(
+            name_or_dir, backend, kwargs, normalize=normalize, tokenize_chinese_chars=tokenize_chinese_chars)
+        own = {**read_settings(directory, WINDOW_FILE, WINDOW_KEYS), **own}
         if predictor is not None:
             return cls(None, tokenizer, **own, backend=predictor, config=config)
         pipeline = cls(RootsForQuestionAnswering.from_pretrained(directory), tokenizer, **own)
@@ -103,9 +102,12 @@ class QuestionAnswerer(SaveExportMixin):
         return qs, cs, single_q
 
     def _features(self, questions: List[str], contexts: List[str],
-                  answer_spans: Optional[List[Optional[tuple]]] = None) -> tuple:
+                  answer_spans: Optional[List[Optional[tuple]]] = None,
+                  negative_windows: float = 1.0, seed: int = 0) -> tuple:
         """Windowed features; with ``answer_spans`` (char ``(start, end)`` or None) adds
-        ``start_positions``/``end_positions``. Returns (features, context encodings)."""
+        ``start_positions``/``end_positions`` and keeps a seeded ``negative_windows`` fraction of the
+        windows that do not hold the answer. Returns (features, context encodings)."""
+        rng = random.Random(seed)
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         q_encs = encode_with_offsets(self.tokenizer, questions)
         c_encs = encode_with_offsets(self.tokenizer, contexts)
@@ -131,6 +133,8 @@ class QuestionAnswerer(SaveExportMixin):
                         "attention_mask": [1] * len(ids)}
                 if target is not None:
                     inside = s <= target[0] and target[1] < e
+                    if not inside and negative_windows < 1.0 and rng.random() >= negative_windows:
+                        continue
                     feat["start_positions"] = target[0] - s + len(head) if inside else 0
                     feat["end_positions"] = target[1] - s + len(head) if inside else 0
                 else:
@@ -142,10 +146,12 @@ class QuestionAnswerer(SaveExportMixin):
     def fit(self, questions: Sequence[str], contexts: Sequence[str], answers: Sequence[str],
             answer_starts: Optional[Sequence[int]] = None, eval_questions: Optional[Sequence[str]] = None,
             eval_contexts: Optional[Sequence[str]] = None, eval_answers: Optional[Sequence[Sequence[str]]] = None,
-            **training_args: Any) -> dict:
+            negative_windows: float = 1.0, **training_args: Any) -> dict:
         """Fine-tune on one answer per question. ``answer_starts`` (char offsets) pick the occurrence;
         when missing, -1 or wrong, the first occurrence of the text is used and questions whose answer
-        is not in the context are skipped (counted in the log). The kept metric is CMRC ``f1``."""
+        is not in the context are skipped (counted in the log). ``negative_windows``: the fraction of
+        answer-less windows of long contexts kept for training (1.0 = all; fewer trains faster). The
+        kept metric is CMRC ``f1``."""
         from ..training.trainer import Trainer, TrainingArgs
 
         qs, cs, _ = self._pairs(questions, contexts)
@@ -163,7 +169,10 @@ class QuestionAnswerer(SaveExportMixin):
         n_missing = sum(s is None for s in spans)
         if n_missing:
             logger.warning("%d of %d training answers do not occur in their context; skipped", n_missing, len(qs))
-        features, _ = self._features(qs, cs, spans)
+        if not (isinstance(negative_windows, (int, float)) and 0.0 <= negative_windows <= 1.0):
+            raise ValueError(f"`negative_windows` must be a number in [0, 1], got {negative_windows!r}")
+        features, _ = self._features(qs, cs, spans, negative_windows, training_args.get("seed", 42))
+        logger.info("%d training windows from %d questions", len(features), len(qs))
         evaluate_fn = None
         if eval_questions is not None:
             evaluate_fn = lambda _model: self.evaluate(eval_questions, eval_contexts, eval_answers)  # noqa: E731

@@ -55,29 +55,20 @@ class TextClassifier(SaveExportMixin):
 
         ``backend="inference"`` runs a directory exported by ``export()`` / ``tools/export.py`` with
         Paddle Inference; ``inference_options`` go to ``Predictor`` (device, precision, threads, pool_size)."""
-        from ..hub import resolve_model_dir
         from ..modeling import RootsConfig, RootsForSequenceClassification
         from ..modeling.config import CLASSIFIER_POOLINGS
-        from ..tokenization.auto import AutoTokenizer
+        from .backend_support import open_pipeline
 
-        directory = resolve_model_dir(name_or_dir)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        if normalize is not None:
-            tokenizer.normalizer = normalize  # validated here, before the model loads
-        check_choice(backend, "backend", ("dygraph", "inference"))
         if pooling is not None and labels is None:
             raise ValueError("`pooling` applies to a new head: pass `labels` too (a trained head keeps "
                              "the pooling it was trained with)")
-        if backend == "inference":
-            if labels is not None:
-                raise ValueError("`labels` start a new (untrained) head; fine-tune with backend='dygraph', "
-                                 "then export() and load the export with backend='inference'")
-            from ..inference import Predictor
-
-            predictor = Predictor(directory, **inference_options)
-            return cls(None, tokenizer, max_length, backend=predictor, config=RootsConfig.from_pretrained(directory))
-        if inference_options:
-            raise ValueError(f"{sorted(inference_options)} apply only to backend='inference'")
+        if backend == "inference" and labels is not None:
+            raise ValueError("`labels` start a new (untrained) head; fine-tune with backend='dygraph', "
+                             "then export() and load the export with backend='inference'")
+        directory, tokenizer, predictor, config = open_pipeline(name_or_dir, backend, inference_options,
+                                                                normalize=normalize)
+        if predictor is not None:
+            return cls(None, tokenizer, max_length, backend=predictor, config=config)
         overrides: Dict[str, Any] = {}
         if labels is not None:
             labels = [str(label) for label in labels]
@@ -196,6 +187,22 @@ class TextClassifier(SaveExportMixin):
         value = getattr(self.config, "extra", {}).get(THRESHOLD_KEY)
         return None if value is None or len(self.labels) != 2 else float(value)
 
+    def tune_threshold(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
+                       metric: str = "accuracy") -> Dict[str, float]:
+        """Choose and keep (saved with the model) the two-class decision threshold with the best
+        ``metric`` (``"accuracy"`` or ``"macro_f1"``) on these labelled texts; returns both."""
+        from .class_balance import THRESHOLD_KEY, choose_threshold
+
+        if len(self.labels) != 2:
+            raise ValueError(f"a threshold applies to two-class classifiers; this one has {len(self.labels)} labels")
+        texts, _ = check_texts(texts, "texts")
+        if labels is None or len(labels) != len(texts):
+            raise ValueError("`labels` must have one label per text")
+        probs = self.predict_proba(texts, text_pairs)
+        cut, score = choose_threshold(probs[:, 1], np.asarray(self._label_ids(labels)), metric)
+        self.config.extra[THRESHOLD_KEY] = cut
+        return {"threshold": cut, metric: score}
+
     def _decide(self, probs: np.ndarray) -> np.ndarray:
         from .class_balance import decide
 
@@ -208,7 +215,11 @@ class TextClassifier(SaveExportMixin):
             raise ValueError("`labels` must have one label per text")
         gold = np.asarray(self._label_ids(labels))
         probs = self.predict_proba(texts, text_pairs, batch_size)
-        out = {"accuracy": accuracy(gold, self._decide(probs)), "n": len(texts)}
+        pred = self._decide(probs)
+        out = {"accuracy": accuracy(gold, pred), "n": len(texts),
+               # a model that answers one class shows it here: that class 1.0, the others 0.0
+               "recall_per_class": {label: float((pred[gold == i] == i).mean()) if (gold == i).any() else None
+                                    for i, label in enumerate(self.labels)}}
         if self.threshold is not None:
             out["threshold"] = self.threshold
         return out

@@ -124,19 +124,13 @@ class TokenClassifier(SaveExportMixin):
         boundaries; saved with the tokenizer); ``None`` keeps the directory's setting. ``normalize``:
         input normalisation preset (``"auto"``: traditional script through OpenCC t2s; offsets
         still index the original text)."""
-        from .backend_support import open_backend
-
-        from ..hub import resolve_model_dir
         from ..modeling import RootsForTokenClassification
-        from ..tokenization.auto import AutoTokenizer
+        from .backend_support import open_pipeline
 
         check_choice(scheme, "scheme", SCHEMES)
-        directory = resolve_model_dir(name_or_dir)
-        tok_options = {} if tokenize_chinese_chars is None else {"tokenize_chinese_chars": tokenize_chinese_chars}
-        if normalize is not None:
-            tok_options["normalize"] = normalize
-        tokenizer = AutoTokenizer.from_pretrained(directory, **tok_options)
-        predictor, config = open_backend(directory, backend, inference_options)
+        directory, tokenizer, predictor, config = open_pipeline(
+            name_or_dir, backend, inference_options, normalize=normalize,
+            tokenize_chinese_chars=tokenize_chinese_chars)
         if predictor is not None:
             if labels is not None:
                 raise ValueError("`labels` start a new (untrained) head; fine-tune in dygraph, export(), then load")

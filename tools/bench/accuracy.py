@@ -143,6 +143,8 @@ BASELINES: Dict[str, Callable] = {
     "random_init": baseline_random_init,
     "paddlenlp_same_size": baseline_paddlenlp_same_size,
     "lead": _lazy("bench.accuracy_seq2seq", "baseline_lead"),
+    "textrank": _lazy("bench.accuracy_seq2seq", "baseline_textrank"),
+    "snownlp_summary": _lazy("bench.accuracy_seq2seq", "baseline_snownlp_summary"),
     # offline peers (pip install -e .[peers]; skipped with a message when missing): bench/peers.py
     "snownlp": _lazy("bench.peers", "baseline_snownlp"),
     "jiagu": _lazy("bench.peers", "baseline_jiagu"),

@@ -32,11 +32,38 @@ def eval_translation(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, 
     return _evaluate("roots_zh.pipelines.translation:Translator", spec, root, limit)
 
 
-def baseline_lead(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    """The first N characters of the source, N = the mean training summary length."""
+def _extractive(spec: dict, root: Path, limit: Optional[int], pick) -> Dict[str, float]:
+    """Score ``pick(source) -> sentence``, cut to N characters, N = the mean training summary length."""
     from roots_zh.metrics.generation import char_rouge
 
     train = _pairs(spec, root, spec.get("train_split", "train"), None)
     n = round(sum(len(p.target) for p in train) / len(train))
     pairs = _pairs(spec, root, spec["split"], limit)
-    return char_rouge([p.source[:n] for p in pairs], [p.target for p in pairs])
+    return {**char_rouge([pick(p.source)[:n] for p in pairs], [p.target for p in pairs]), "n_chars": n}
+
+
+def baseline_lead(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """The first N characters of the source."""
+    return _extractive(spec, root, limit, lambda text: text)
+
+
+def baseline_textrank(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """The most central sentence by TextRank (``roots_zh.generation.extractive``), first N characters."""
+    from roots_zh.generation.extractive import textrank
+
+    return _extractive(spec, root, limit, lambda text: "".join(textrank(text, 1)) or text)
+
+
+def baseline_snownlp_summary(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """SnowNLP's TextRank ``summary(1)`` (an offline peer; the optional ``peers`` extra), first N characters."""
+    from .peers import require_peer
+
+    SnowNLP = require_peer("snownlp").SnowNLP
+
+    def pick(text: str) -> str:
+        try:
+            return "".join(SnowNLP(text).summary(1)) or text
+        except (ZeroDivisionError, ValueError):  # texts without a sentence SnowNLP can rank
+            return text
+
+    return _extractive(spec, root, limit, pick)

@@ -39,8 +39,16 @@ def eval_qa(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
 
     examples, _ = load_qa_set(root, spec["dataset"], spec["split"])
     examples = examples[:limit] if limit else examples
-    qa = QuestionAnswerer.from_pretrained(spec["model"])
-    metrics = qa.evaluate([e.question for e in examples], [e.context for e in examples], [e.answers for e in examples])
+    questions, contexts = [e.question for e in examples], [e.context for e in examples]
+    answers = [e.answers for e in examples]
+    if spec.get("script") == "traditional":  # gold answers read from the converted context where located
+        questions, contexts = to_traditional(questions), to_traditional(contexts)
+        answers = [list(e.answers) if ctx == e.context else  # a context kept as it was keeps its answers
+                   [ctx[s:s + len(a)] if s >= 0 and e.context[s:s + len(a)] == a else to_traditional([a])[0]
+                    for a, s in zip(e.answers, e.answer_starts)]
+                   for e, ctx in zip(examples, contexts)]
+    qa = QuestionAnswerer.from_pretrained(spec["model"], normalize="auto")  # as Taskflow builds it
+    metrics = qa.evaluate(questions, contexts, answers)
     return {**metrics, "n": len(examples)}
 
 

@@ -31,7 +31,7 @@ JIEBA_NER = {"nr": "PER", "nrt": "PER", "nrfg": "PER", "ns": "LOC", "nt": "ORG"}
 _CACHE: Dict[str, object] = {}
 
 
-def _require(module: str):
+def require_peer(module: str):
     import importlib
 
     try:
@@ -47,12 +47,12 @@ def _once(key: str, build: Callable[[], object]):
 
 
 def _thulac(seg_only: bool):
-    thulac = _require("thulac")
+    thulac = require_peer("thulac")
     return _once(f"thulac_{seg_only}", lambda: thulac.thulac(seg_only=seg_only))
 
 
 def _jieba():
-    jieba = _require("jieba")
+    jieba = require_peer("jieba")
     jieba.setLogLevel(60)
     jieba.initialize()
     return jieba
@@ -71,11 +71,11 @@ def sentiment_predictors() -> Dict[str, Callable[[], Callable[[str], bool]]]:
     """Peer name -> builder of ``text -> is_positive`` (raises BaselineSkipped when not installed)."""
 
     def snownlp():
-        SnowNLP = _require("snownlp").SnowNLP
+        SnowNLP = require_peer("snownlp").SnowNLP
         return lambda text: SnowNLP(text).sentiments >= 0.5
 
     def jiagu():
-        module = _require("jiagu")
+        module = require_peer("jiagu")
         return lambda text: module.sentiment(text)[0] == "positive"
 
     return {"snownlp": snownlp, "jiagu": jiagu}
@@ -128,7 +128,7 @@ def ner_taggers() -> Dict[str, Callable[[], Callable[[str], List[Tuple[str, int,
         return lambda text: _tagged_spans([(w, t) for w, t in tagger.cut(text)], text, THULAC_NER)
 
     def jieba_ner():
-        posseg = _require("jieba.posseg")
+        posseg = require_peer("jieba.posseg")
         _jieba()
         return lambda text: _tagged_spans([(p.word, p.flag) for p in posseg.cut(text)], text, JIEBA_NER)
 
