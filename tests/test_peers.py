@@ -22,7 +22,7 @@ def test_tagged_spans_map_tags_and_locate_words():
 
 def test_missing_peer_is_skipped_with_the_install_hint():
     with pytest.raises(BaselineSkipped, match=r"pip install -e \.\[peers\]"):
-        peers._require("roots_no_such_peer_module")
+        peers.require_peer("roots_no_such_peer_module")
 
 
 def test_missing_peer_in_accuracy_is_reported_not_raised(monkeypatch):

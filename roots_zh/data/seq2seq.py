@@ -105,27 +105,33 @@ def read_en_zh(path: Path, direction: str = "zh-en") -> Tuple[List[Pair], ReadRe
     """``English<TAB>Chinese`` lines (``zh_en/extra``, ``corpus/en_zh_parallel.txt.gz``; gzip by suffix)
     -> pairs in ``direction``."""
     _check_direction(direction)
+    report, pairs = ReadReport(str(path)), []
+    for line_no, line in _text_lines(path):
+        cells = line.split("\t")
+        try:
+            if len(cells) != 2:
+                raise ValueError(f"{len(cells)} cells, expected 2")
+            en, zh = _field(cells[0], "en"), _field(cells[1], "zh")
+        except ValueError as err:
+            report.skip(line_no, str(err))
+            continue
+        pairs.append(Pair(zh, en) if direction == "zh-en" else Pair(en, zh))
+        report.read += 1
+    report.log()
+    return pairs, report
+
+
+def _text_lines(path: Path) -> Iterable[Tuple[int, str]]:
+    """``(line_no, line)`` of the non-blank lines of a UTF-8 text file (gzip by the ``.gz`` suffix),
+    line ends stripped."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} not found")
-    report, pairs = ReadReport(str(path)), []
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         for line_no, line in enumerate(fh, 1):
-            cells = line.rstrip("\r\n").split("\t")
-            if not line.strip():
-                continue
-            try:
-                if len(cells) != 2:
-                    raise ValueError(f"{len(cells)} cells, expected 2")
-                en, zh = _field(cells[0], "en"), _field(cells[1], "zh")
-            except ValueError as err:
-                report.skip(line_no, str(err))
-                continue
-            pairs.append(Pair(zh, en) if direction == "zh-en" else Pair(en, zh))
-            report.read += 1
-    report.log()
-    return pairs, report
+            if line.strip():
+                yield line_no, line.rstrip("\r\n")
 
 
 def read_title_first(path: Path, min_title: int = 6, max_title: int = 40, min_body: int = 50
@@ -133,21 +139,16 @@ def read_title_first(path: Path, min_title: int = 6, max_title: int = 40, min_bo
     """Headline pairs from a corpus file whose lines are ``title。body`` (``corpus/cctv_news.txt.gz``):
     ``Pair(body, title)``; a "【…】" column tag is dropped from the title, and lines whose title or body
     length is outside the bounds (continuations, captions) are skipped and counted."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {path} not found")
     report, pairs = ReadReport(str(path)), []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for line_no, line in enumerate(fh, 1):
-            line = line.strip()
-            cut = line.find("。")
-            title, body = re.sub(r"^【[^】]*】", "", line[:cut]).strip(), line[cut + 1:].strip()
-            if cut < 0 or not min_title <= len(title) <= max_title or len(body) < min_body:
-                report.skip(line_no, "no title of %d-%d characters before a body" % (min_title, max_title))
-                continue
-            pairs.append(Pair(body, title))
-            report.read += 1
+    for line_no, line in _text_lines(path):
+        line = line.strip()
+        cut = line.find("。")
+        title, body = re.sub(r"^【[^】]*】", "", line[:cut]).strip(), line[cut + 1:].strip()
+        if cut < 0 or not min_title <= len(title) <= max_title or len(body) < min_body:
+            report.skip(line_no, "no title of %d-%d characters before a body" % (min_title, max_title))
+            continue
+        pairs.append(Pair(body, title))
+        report.read += 1
     report.log()
     return pairs, report
 

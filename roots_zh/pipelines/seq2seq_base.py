@@ -88,10 +88,11 @@ class Seq2SeqPipeline(SaveExportMixin):
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base", backend: str = "dygraph",
-                        threads: int = 2, **kwargs: Any):
+                        threads: int = 2, normalize: Any = None, **kwargs: Any):
         """A registered name or directory; settings saved by :meth:`save_pretrained` are reused
         unless given in ``kwargs`` (``max_source_length``, ``max_target_length``, ``generation``…).
-        ``backend="inference"``: a directory written by :meth:`export` (prefill + cached step programs)."""
+        ``backend="inference"``: a directory written by :meth:`export` (prefill + cached step programs).
+        ``normalize``: input normalisation preset (``"auto"``: traditional script through OpenCC t2s)."""
         from ..utils.validation import check_choice
 
         check_choice(backend, "backend", ("dygraph", "inference"))
@@ -105,7 +106,7 @@ class Seq2SeqPipeline(SaveExportMixin):
         settings = {**saved, **kwargs}
         if isinstance(settings.get("generation"), dict):
             settings["generation"] = GenerationConfig(**settings["generation"])
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        tokenizer = AutoTokenizer.from_pretrained(directory, **({} if normalize is None else {"normalize": normalize}))
         if backend == "inference":
             from ..generation.decoders import StaticPrefixLMDecoder
             from ..modeling import RootsConfig
