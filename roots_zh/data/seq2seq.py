@@ -141,10 +141,9 @@ def read_title_first(path: Path, min_title: int = 6, max_title: int = 40, min_bo
     length is outside the bounds (continuations, captions) are skipped and counted."""
     report, pairs = ReadReport(str(path)), []
     for line_no, line in _text_lines(path):
-        line = line.strip()
-        cut = line.find("。")
-        title, body = re.sub(r"^【[^】]*】", "", line[:cut]).strip(), line[cut + 1:].strip()
-        if cut < 0 or not min_title <= len(title) <= max_title or len(body) < min_body:
+        title, found, body = line.strip().partition("。")
+        title, body = re.sub(r"^【[^】]*】", "", title).strip(), body.strip()
+        if not found or not min_title <= len(title) <= max_title or len(body) < min_body:
             report.skip(line_no, "no title of %d-%d characters before a body" % (min_title, max_title))
             continue
         pairs.append(Pair(body, title))
@@ -246,7 +245,7 @@ SEQ2SEQ_SETS = {
             "newstest2018": "newstest2018-enzh", "newstest2019": "newstest2019-zhen"},
     "headlines": {"train": "cctv_news.txt.gz", "dev": "cctv_news.txt.gz", "test": "cctv_news.txt.gz"},
     # every training pair we have (Tatoeba train + zh_en/extra + corpus TED/NC); dev = Tatoeba dev
-    "zh_en": {"train": ZH_EN_TRAIN_FILES, "dev": "cmn.txt", **{k: v for k, v in ZH_EN_TEST_FILES.items()}},
+    "zh_en": {"train": ZH_EN_TRAIN_FILES, "dev": "cmn.txt", **ZH_EN_TEST_FILES},
 }
 
 

@@ -96,17 +96,16 @@ class Seq2SeqPipeline(SaveExportMixin):
         from ..utils.validation import check_choice
 
         check_choice(backend, "backend", ("dygraph", "inference"))
-        from ..hub import resolve_model_dir
         from ..modeling import RootsForPrefixLM
-        from ..tokenization.auto import AutoTokenizer
+        from .backend_support import open_pipeline
 
-        directory = resolve_model_dir(name_or_dir)
+        # the tokenizer start-up of every pipeline; the decoder backend is opened below
+        directory, tokenizer, _, _ = open_pipeline(name_or_dir, "dygraph", {}, normalize=normalize)
         saved = read_settings(directory, PIPELINE_CONFIG)
         saved.pop("pipeline", None)
         settings = {**saved, **kwargs}
         if isinstance(settings.get("generation"), dict):
             settings["generation"] = GenerationConfig(**settings["generation"])
-        tokenizer = AutoTokenizer.from_pretrained(directory, **({} if normalize is None else {"normalize": normalize}))
         if backend == "inference":
             from ..generation.decoders import StaticPrefixLMDecoder
             from ..modeling import RootsConfig
