@@ -1,4 +1,5 @@
 """roots_zh: a Chinese NLP toolkit on PaddlePaddle."""
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -13,10 +14,13 @@ KNOWLEDGE = ["pyahocorasick"]  # entity linking automaton
 METRICS = ["sacrebleu", "rouge-score", "scikit-learn", "nltk"]  # BLEU, ROUGE check, TF-IDF baseline, CMRC tokens
 # offline peers for `tools/benchmark.py peers|accuracy` (sentiment, MSRA NER, SIGHAN CWS); skipped when absent
 PEERS = ["snownlp>=0.12.3,<0.13", "thulac>=0.2.2,<0.3", "jiagu>=0.2.3,<0.3"]
+# the one version: `__version__` in roots_zh/__init__.py, read as text (importing the package is not needed)
+VERSION = re.search(r'^__version__ = "([^"]+)"', (Path(__file__).parent / "roots_zh" / "__init__.py")
+                    .read_text(encoding="utf-8"), re.M).group(1)
 
 setup(
     name="roots_zh",
-    version="0.2.0",
+    version=VERSION,
     description="ROOTS: Chinese NLP toolkit on PaddlePaddle (one pretrained model, many tasks)",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

@@ -59,7 +59,11 @@ def _random_init(pipe, seed: int) -> None:
     from .training.trainer import seed_everything
 
     seed_everything(seed)
-    pipe.model = type(pipe.model)(pipe.model.config)
+    model = type(pipe.model)(pipe.model.config)
+    if hasattr(pipe, "replace_model"):  # pipelines whose backend wraps the model must follow the swap
+        pipe.replace_model(model)
+    else:
+        pipe.model = model
 
 
 def run_recipe(task: str, model: str, init: str, out: Path, data_root: Path, overrides: Optional[dict] = None,

@@ -17,11 +17,11 @@ import os
 from typing import Any, List, Union
 
 from .hub.tasks import TASKS, TaskSpec  # noqa: F401 - the one task registry (Taskflow, serving, export)
+from .utils.env import BACKENDS  # noqa: F401 - re-exported (taskflow.BACKENDS)
 from .utils.validation import check_choice, check_positive_int
 
 
 DEVICES = ("cpu", "gpu")
-BACKENDS = ("dygraph", "inference")
 
 
 def sha256_text(text: str) -> str:

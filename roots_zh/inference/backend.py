@@ -76,7 +76,10 @@ def model_lock(model) -> threading.Lock:
 
 
 class DygraphBackend:
-    """Run a dygraph ROOTS model behind the same ``run(feeds)`` contract (the default backend)."""
+    """Run a dygraph ROOTS model behind the same ``run(feeds)`` contract (the default backend).
+    ``input_names`` may include ``entity_ids`` (``[batch, seq_len, K]``, for a knowledge-fusion model)."""
+
+    FEED_NDIMS = {"entity_ids": 3}  # feeds that are not [batch, seq_len]
 
     def __init__(self, model, output_fields: Sequence[str] = ("logits",),
                  input_names: Sequence[str] = ("input_ids", "token_type_ids", "attention_mask")) -> None:
@@ -89,7 +92,7 @@ class DygraphBackend:
 
         from ..modeling.runtime import eval_no_grad
 
-        feeds = check_feeds(feeds, self.input_names)
+        feeds = check_feeds(feeds, self.input_names, ndims=self.FEED_NDIMS)
         with model_lock(self.model):  # thread safety: see _MODEL_LOCKS
             with eval_no_grad(self.model):
                 out = self.model(**{k: paddle.to_tensor(v) for k, v in feeds.items()})

@@ -10,7 +10,7 @@ that made it: handing predictors between threads (a queue-based pool) failed wit
 independently created predictor per slot. ``Predictor`` therefore owns ``pool_size`` worker threads,
 each holding its own ``clone()`` (weights shared) made in that thread, and ``run`` hands the work to
 a free worker, so any number of caller threads can call ``run`` at once (0 failures in the same
-stress test; ``tests/test_inference.py``).
+stress test; ``tests/inference/test_inference.py``).
 """
 from __future__ import annotations
 

@@ -2,16 +2,17 @@
 features for ROOTS token classification, optionally with per-token linked ``entity_ids``.
 
 Format: a header line ``text_a<TAB>label``, then one sentence per line: space-separated characters,
-a tab, space-separated BIO tags (same count).
+a tab, space-separated BIO tags (same count). The tag vocabulary and tags <-> spans are
+``roots_zh.data.ner_qa.tag_names`` / ``tags_to_spans``; scoring is ``roots_zh.metrics.entity_prf``.
 """
 from __future__ import annotations
 
 import gzip
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..data.ner_qa import tag_names, tags_to_spans
+from ..data.ner_qa import tags_to_spans
 from ..metrics.spans import entity_prf
 from .graph import ReadReport
 
@@ -49,21 +50,13 @@ def read_bio_tsv(path: Union[str, os.PathLike]) -> Tuple[List[Sentence], ReadRep
     return rows, report
 
 
-def bio_spans(tags: Sequence[str]) -> Set[Tuple[str, int, int]]:
-    """``{(type, start, end)}``; an ``I-X`` after ``O`` or another type starts a new span (lenient)."""
-    return set(tags_to_spans(tags, "BIO"))
-
-
 def span_f1(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]) -> Dict[str, float]:
-    """Micro entity P/R/F1 (exact type and boundaries) over sentences of tags (``entity_prf``)."""
+    """Micro entity P/R/F1 (exact type and boundaries) over sentences of tags: ``entity_prf`` on
+    ``tags_to_spans`` of each sentence (public as ``roots_zh.knowledge.span_f1``)."""
     if len(predicted) != len(gold):
         raise ValueError(f"{len(predicted)} predicted sentences for {len(gold)} gold ones")
     out = entity_prf([tags_to_spans(g) for g in gold], [tags_to_spans(p) for p in predicted])
     return {k: out[k] for k in ("precision", "recall", "f1")}
-
-
-def label_list(types: Sequence[str]) -> List[str]:
-    return tag_names(sorted(types), "BIO")
 
 
 def encode_sentence(tokenizer, chars: Sequence[str], tags: Sequence[str], label2id: Dict[str, int],

@@ -22,11 +22,11 @@ import paddle.nn.functional as F
 
 from ..utils.files import atomic_write_text
 from . import checkpoint
+from .model import HEAD_PREFIXES  # heads may be re-initialised
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
-HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")  # as in model.py: heads may be re-initialised
 ADAPTER_WEIGHTS_NAME = "adapter.safetensors"
 LORA_TARGETS = ("qkv", "out", "fc1", "fc2")
 # parameters trained in full next to the LoRA matrices: task heads, pooler and every LayerNorm

@@ -2,7 +2,7 @@
 [4096, 1024] gradient over its rows (the bias grad of ``x @ W + b``) and ~11 ms to add the bias,
 while MKL does ``ones[1, N] @ dY`` in 0.3 ms. Training one FFN-sized linear (32x128 tokens,
 256 -> 1024) forward + backward: 107-134 ms with ``F.linear``, 34-41 ms here, same results to fp32
-rounding (``tests/test_modeling.py``). Used while training in dygraph (pretraining, 32x128 batches:
+rounding (``tests/modeling/test_modeling.py``). Used while training in dygraph (pretraining, 32x128 batches:
 3,700-3,770 vs 3,010-3,090 tokens/s). Under ``to_static`` the PyLayer made training slower (1,640-2,050
 vs 2,500-2,640 tokens/s; PIR's PyLayer save/restore, ``tuple_push``, is among the top costs in its
 profile), so traced graphs, eval, export and inference run plain ``F.linear``; exported models hold only

@@ -2,31 +2,29 @@
 from __future__ import annotations
 
 import os
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..utils.numeric import softmax
 from ..utils.validation import check_positive_int, check_texts
-from .backend_support import SaveExportMixin
+from .base import Pipeline
 
 MASK = "[MASK]"
 
 
-class FillMask(SaveExportMixin):
+class FillMask(Pipeline):
     """>>> FillMask.from_pretrained("roots-base").predict("中国的首都是北[MASK]。")
     {'text': ..., 'predictions': [[{'token': '京', 'score': ...}, ...]]}"""
 
-    def __init__(self, model, tokenizer, top_k: int = 5, backend=None, config=None) -> None:
-        """``backend``: an object with ``run(feeds) -> [logits]`` (an inference ``Predictor``, with its
-        ``config``); ``None`` runs ``model`` in dygraph."""
-        from .backend_support import dygraph_backend
+    OUTPUT_FIELDS = ("logits",)
 
-        if model is None and (backend is None or config is None):
-            raise ValueError("pass a `model`, or a `backend` together with its `config`")
-        self.model, self.tokenizer = model, tokenizer
-        self.config = config if config is not None else model.config
-        self.backend = backend if backend is not None else dygraph_backend(model, ("logits",))
+    def __init__(self, model, tokenizer, top_k: int = 5, backend=None, config=None,
+                 base_model: Optional[str] = None) -> None:
+        """``backend``: an object with ``run(feeds) -> [logits]`` (an inference ``Predictor``, with its
+        ``config``); ``None`` runs ``model`` in dygraph. ``base_model``: the registered name or directory
+        it was loaded from (``from_pretrained`` sets it)."""
+        super().__init__(model, tokenizer, config, backend, base_model)
         self.top_k = check_positive_int(top_k, "top_k")
 
     @classmethod
@@ -34,12 +32,11 @@ class FillMask(SaveExportMixin):
                         backend: str = "dygraph", **inference_options) -> "FillMask":
         """A registered name or directory; ``backend="inference"`` runs a directory written by ``export``."""
         from ..modeling import RootsForMaskedLM
-        from .backend_support import open_pipeline
 
-        directory, tokenizer, predictor, config = open_pipeline(name_or_dir, backend, inference_options)
+        directory, tokenizer, predictor, config = cls.open_pipeline(name_or_dir, backend, inference_options)
         if predictor is not None:
             return cls(None, tokenizer, top_k, backend=predictor, config=config)
-        return cls(RootsForMaskedLM.from_pretrained(directory), tokenizer, top_k)
+        return cls(RootsForMaskedLM.from_pretrained(directory), tokenizer, top_k, base_model=str(name_or_dir))
 
     def _ids(self, text: str) -> List[int]:
         tok = self.tokenizer

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..metrics.cmrc import cmrc_em_f1
 from ..utils.validation import check_positive_int, check_texts
-from .backend_support import SaveExportMixin, read_settings
+from .base import Pipeline
 from .windowing import encode_with_offsets, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def _logsumexp(x: np.ndarray) -> float:
     return m + float(np.log(np.exp(x - m).sum()))
 
 
-class QuestionAnswerer(SaveExportMixin):
+class QuestionAnswerer(Pipeline):
     """Fine-tune and run a ``RootsForQuestionAnswering``.
 
     >>> qa = QuestionAnswerer.from_pretrained("roots-base")
@@ -43,16 +43,16 @@ class QuestionAnswerer(SaveExportMixin):
     ``end`` is exclusive: ``context[start:end] == answer``; no answer found gives ``""`` at 0..0.
     """
 
+    OUTPUT_FIELDS = ("start_logits", "end_logits")
+    SETTINGS_FILE = WINDOW_FILE  # save_pretrained/export write them; from_pretrained reads them back
+
     def __init__(self, model, tokenizer, max_length: int = 384, doc_stride: int = 128,
                  max_query_length: int = 64, max_answer_length: int = 64, n_best: int = 20,
-                 backend=None, config=None) -> None:
-        from .backend_support import dygraph_backend
-
-        if model is None and (backend is None or config is None):
-            raise ValueError("pass a `model`, or a `backend` together with its `config`")
-        self.model, self.tokenizer = model, tokenizer
-        self.config = config if config is not None else model.config
-        self.backend = backend if backend is not None else dygraph_backend(model, ("start_logits", "end_logits"))
+                 backend=None, config=None, base_model: Optional[str] = None) -> None:
+        """``backend``: an object with ``run(feeds) -> [start_logits, end_logits]`` (an inference
+        ``Predictor``, with its ``config``); ``None`` runs ``model`` in dygraph. ``base_model``: what an
+        adapter trained on this pipeline builds on (``from_pretrained`` sets it)."""
+        super().__init__(model, tokenizer, config, backend, base_model)
         self.max_length = min(check_positive_int(max_length, "max_length"), self.config.max_position_embeddings)
         self.max_query_length = check_positive_int(max_query_length, "max_query_length")
         if self.max_length < self.max_query_length + 3 + 8:
@@ -74,19 +74,15 @@ class QuestionAnswerer(SaveExportMixin):
         offsets still refer to the original context). ``tokenize_chinese_chars=True``: every CJK
         character its own token, so any character span can be an answer (saved with the tokenizer)."""
         from ..modeling import RootsForQuestionAnswering
-        from .backend_support import open_pipeline
 
         own = {k: kwargs.pop(k) for k in WINDOW_KEYS if k in kwargs}
-        directory, tokenizer, predictor, config = open_pipeline(
+        directory, tokenizer, predictor, config = cls.open_pipeline(
             name_or_dir, backend, kwargs, normalize=normalize, tokenize_chinese_chars=tokenize_chinese_chars)
-        own = {**read_settings(directory, WINDOW_FILE, WINDOW_KEYS), **own}
+        own = {**cls.saved_settings(directory, WINDOW_KEYS), **own}
         if predictor is not None:
             return cls(None, tokenizer, **own, backend=predictor, config=config)
-        pipeline = cls(RootsForQuestionAnswering.from_pretrained(directory), tokenizer, **own)
-        pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
-        return pipeline
-
-    SETTINGS_FILE = WINDOW_FILE  # save_pretrained/export write them; from_pretrained reads them back
+        return cls(RootsForQuestionAnswering.from_pretrained(directory), tokenizer, **own,
+                   base_model=str(name_or_dir))
 
     def pipeline_settings(self) -> Dict[str, int]:
         return {k: getattr(self, k) for k in WINDOW_KEYS}
@@ -180,9 +176,7 @@ class QuestionAnswerer(SaveExportMixin):
         pad = {"input_ids": self.tokenizer.pad_token_id}
         from .adapter_support import enable_adapter
 
-        from .backend_support import require_model
-
-        require_model(self, "fit")
+        self.require_model("fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         return Trainer(self.model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
 

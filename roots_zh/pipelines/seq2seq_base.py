@@ -20,8 +20,9 @@ from ..modeling.heads import token_cross_entropy
 from ..modeling.masks import IGNORE_INDEX
 from ..modeling.outputs import PrefixLMOutput
 from ..tokenization.normalize import normalize
-from ..utils.validation import check_positive_int, check_texts
-from .backend_support import SaveExportMixin, read_settings
+from ..utils.env import BACKENDS
+from ..utils.validation import check_choice, check_positive_int, check_texts
+from .base import Pipeline
 from ..generation.search import GenerationConfig, generate
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class TargetOnlyLoss(nn.Layer):
         return self.model.save_pretrained(directory, dtype=dtype)
 
 
-class Seq2SeqPipeline(SaveExportMixin):
+class Seq2SeqPipeline(Pipeline):
     """Base of the generation pipelines. Subclasses set the names below and :meth:`_score`."""
 
     source_field = "source"
@@ -61,15 +62,18 @@ class Seq2SeqPipeline(SaveExportMixin):
     SETTINGS_FILE = PIPELINE_CONFIG
 
     def __init__(self, model, tokenizer, max_source_length: int = 256, max_target_length: int = 64,
-                 generation: Optional[GenerationConfig] = None) -> None:
+                 generation: Optional[GenerationConfig] = None, base_model: Optional[str] = None) -> None:
         """``model``: a ``RootsForPrefixLM``, or only its ``RootsConfig`` when decoding runs on an exported
-        decoder (``from_pretrained(..., backend="inference")`` sets ``static_decoder``)."""
+        decoder (``from_pretrained(..., backend="inference")`` sets ``static_decoder``). ``base_model``:
+        what an adapter trained on this pipeline builds on (``from_pretrained`` sets it)."""
         from ..modeling import RootsConfig
 
-        self.config = model if isinstance(model, RootsConfig) else model.config
-        self.model = None if isinstance(model, RootsConfig) else model
+        if isinstance(model, RootsConfig):  # an exported decoder runs it: no model, no encoder backend
+            self.model, self.tokenizer, self.config, self.backend = None, tokenizer, model, None
+            self.base_model = base_model
+        else:
+            super().__init__(model, tokenizer, base_model=base_model)
         self.static_decoder = None
-        self.tokenizer = tokenizer
         self.max_source_length = check_positive_int(max_source_length, "max_source_length")
         self.max_target_length = check_positive_int(max_target_length, "max_target_length")
         if self.max_source_length < 3:
@@ -93,15 +97,13 @@ class Seq2SeqPipeline(SaveExportMixin):
         unless given in ``kwargs`` (``max_source_length``, ``max_target_length``, ``generation``…).
         ``backend="inference"``: a directory written by :meth:`export` (prefill + cached step programs).
         ``normalize``: input normalisation preset (``"auto"``: traditional script through OpenCC t2s)."""
-        from ..utils.validation import check_choice
-
-        check_choice(backend, "backend", ("dygraph", "inference"))
         from ..modeling import RootsForPrefixLM
-        from .backend_support import open_pipeline
+
+        check_choice(backend, "backend", BACKENDS)
 
         # the tokenizer start-up of every pipeline; the decoder backend is opened below
-        directory, tokenizer, _, _ = open_pipeline(name_or_dir, "dygraph", {}, normalize=normalize)
-        saved = read_settings(directory, PIPELINE_CONFIG)
+        directory, tokenizer, _, _ = cls.open_pipeline(name_or_dir, "dygraph", {}, normalize=normalize)
+        saved = cls.saved_settings(directory)
         saved.pop("pipeline", None)
         settings = {**saved, **kwargs}
         if isinstance(settings.get("generation"), dict):
@@ -113,10 +115,7 @@ class Seq2SeqPipeline(SaveExportMixin):
             pipeline = cls(RootsConfig.from_pretrained(directory), tokenizer, **settings)
             pipeline.static_decoder = StaticPrefixLMDecoder(directory, tokenizer.pad_token_id, threads=threads)
             return pipeline
-        model = RootsForPrefixLM.from_pretrained(directory)
-        pipeline = cls(model, tokenizer, **settings)
-        pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
-        return pipeline
+        return cls(RootsForPrefixLM.from_pretrained(directory), tokenizer, **settings, base_model=str(name_or_dir))
 
     def _export_files(self, directory: Union[str, os.PathLike]) -> Path:
         """Exported prefill + cached decoder step (Paddle Inference); with the tokenizer and the pipeline
@@ -186,9 +185,7 @@ class Seq2SeqPipeline(SaveExportMixin):
         pad = {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE_INDEX}
         from .adapter_support import enable_adapter
 
-        from .backend_support import require_model
-
-        require_model(self, "fit")
+        self.require_model("fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         trainer = Trainer(TargetOnlyLoss(self.model), TrainingArgs(**training_args), features, evaluate_fn, pad)
         summary = trainer.train()
@@ -201,9 +198,7 @@ class Seq2SeqPipeline(SaveExportMixin):
 
         sources, targets = self._check_pairs(sources, targets)
         features = self.encode_pairs(sources, targets)
-        from .backend_support import require_model
-
-        require_model(self, "loss")
+        self.require_model("loss")
         view = TargetOnlyLoss(self.model)
         from ..modeling.runtime import eval_no_grad
 

@@ -10,12 +10,12 @@ import numpy as np
 from ..inference.backend import DygraphBackend
 from ..metrics.classification import accuracy
 from ..utils.validation import check_choice, check_positive_int, check_texts
-from .backend_support import SaveExportMixin
+from .base import Pipeline
 
 logger = logging.getLogger(__name__)
 
 
-class TextClassifier(SaveExportMixin):
+class TextClassifier(Pipeline):
     """Fine-tune and run a ``RootsForSequenceClassification`` with its tokenizer.
 
     >>> clf = TextClassifier.from_pretrained("roots-base", labels=["负面", "正面"])
@@ -23,13 +23,12 @@ class TextClassifier(SaveExportMixin):
     {'text': '这家酒店服务很好', 'label': '正面', 'score': 0.97}
     """
 
-    def __init__(self, model, tokenizer, max_length: int = 128, backend=None, config=None) -> None:
+    def __init__(self, model, tokenizer, max_length: int = 128, backend=None, config=None,
+                 base_model: Optional[str] = None) -> None:
         """``backend``: any object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``);
-        ``None`` runs ``model`` in dygraph. Without a model, pass its ``config``."""
-        if model is None and (backend is None or config is None):
-            raise ValueError("pass a `model`, or a `backend` together with its `config`")
-        self.model, self.tokenizer, self.backend = model, tokenizer, backend
-        self.config = config if config is not None else model.config
+        ``None`` runs ``model`` in dygraph (``self.model`` at each call). Without a model, pass its ``config``.
+        ``base_model``: what an adapter trained on this classifier builds on (``from_pretrained`` sets it)."""
+        super().__init__(model, tokenizer, config, backend, base_model)
         self.max_length = min(check_positive_int(max_length, "max_length"),
                               self.config.max_position_embeddings)
         if not self.config.id2label:
@@ -57,16 +56,14 @@ class TextClassifier(SaveExportMixin):
         Paddle Inference; ``inference_options`` go to ``Predictor`` (device, precision, threads, pool_size)."""
         from ..modeling import RootsConfig, RootsForSequenceClassification
         from ..modeling.config import CLASSIFIER_POOLINGS
-        from .backend_support import open_pipeline
-
         if pooling is not None and labels is None:
             raise ValueError("`pooling` applies to a new head: pass `labels` too (a trained head keeps "
                              "the pooling it was trained with)")
         if backend == "inference" and labels is not None:
             raise ValueError("`labels` start a new (untrained) head; fine-tune with backend='dygraph', "
                              "then export() and load the export with backend='inference'")
-        directory, tokenizer, predictor, config = open_pipeline(name_or_dir, backend, inference_options,
-                                                                normalize=normalize)
+        directory, tokenizer, predictor, config = cls.open_pipeline(name_or_dir, backend, inference_options,
+                                                                    normalize=normalize)
         if predictor is not None:
             return cls(None, tokenizer, max_length, backend=predictor, config=config)
         overrides: Dict[str, Any] = {}
@@ -82,9 +79,7 @@ class TextClassifier(SaveExportMixin):
             if existing and existing != overrides["id2label"]:
                 logger.warning("replacing the classification head (labels %s -> %s)", existing, labels)
         model = RootsForSequenceClassification.from_pretrained(directory, **overrides)
-        clf = cls(model, tokenizer, max_length)
-        clf.base_model = str(name_or_dir)  # what an adapter trained on this classifier builds on
-        return clf
+        return cls(model, tokenizer, max_length, base_model=str(name_or_dir))
 
     # ------------------------------------------------------------------ encoding
     def encode(self, texts: List[str], text_pairs: Optional[List[str]] = None) -> List[Dict[str, List[int]]]:
@@ -135,8 +130,7 @@ class TextClassifier(SaveExportMixin):
         from .class_balance import (THRESHOLD_KEY, check_threshold, choose_threshold, resolve_class_weights,
                                     weighted_loss_model)
 
-        if self.model is None:
-            raise ValueError("fit() needs the dygraph model; this classifier runs an exported inference backend")
+        self.require_model("fit")
         texts, _ = check_texts(texts, "texts")
         if labels is None or len(labels) != len(texts):
             raise ValueError(f"`labels` has {0 if labels is None else len(labels)} items but there are "

@@ -20,7 +20,7 @@ from ..metrics.spans import entity_prf
 from ..data.ner_qa import SCHEMES, Span, constrained_viterbi, spans_to_tags, tag_names, tags_to_spans
 from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
-from .backend_support import SaveExportMixin
+from .base import Pipeline
 from .windowing import encode_with_offsets, max_context_owner, run_sorted_batches, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def _as_spans(entities: Any, text: str, field: str, types: Sequence[str]) -> Lis
     return out
 
 
-class TokenClassifier(SaveExportMixin):
+class TokenClassifier(Pipeline):
     """Fine-tune and run a ``RootsForTokenClassification`` for NER.
 
     >>> ner = TokenClassifier.from_pretrained("roots-base", labels=["name", "address"])
@@ -85,18 +85,15 @@ class TokenClassifier(SaveExportMixin):
     ``end`` is exclusive: ``text[start:end] == entity["text"]``.
     """
 
-    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, backend=None, config=None,
-                 decoding: str = "viterbi") -> None:
-        """``backend``: an object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``, then
-        pass its ``config``); ``None`` runs ``model`` in dygraph. ``decoding``: ``"viterbi"`` or ``"argmax"``."""
-        self.decoding = check_choice(decoding, "decoding", DECODINGS)
-        from .backend_support import dygraph_backend
+    OUTPUT_FIELDS = ("logits",)
 
-        if model is None and (backend is None or config is None):
-            raise ValueError("pass a `model`, or a `backend` together with its `config`")
-        self.model, self.tokenizer = model, tokenizer
-        self.config = config if config is not None else model.config
-        self.backend = backend if backend is not None else dygraph_backend(model, ("logits",))
+    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, backend=None, config=None,
+                 decoding: str = "viterbi", base_model: Optional[str] = None) -> None:
+        """``backend``: an object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``, then
+        pass its ``config``); ``None`` runs ``model`` in dygraph. ``decoding``: ``"viterbi"`` or ``"argmax"``.
+        ``base_model``: what an adapter trained on this pipeline builds on (``from_pretrained`` sets it)."""
+        self.decoding = check_choice(decoding, "decoding", DECODINGS)
+        super().__init__(model, tokenizer, config, backend, base_model)
         self.max_length = min(check_positive_int(max_length, "max_length"), self.config.max_position_embeddings)
         if self.max_length < 3:
             raise ValueError(f"`max_length` must be >= 3 (two special tokens + text), got {max_length}")
@@ -125,10 +122,9 @@ class TokenClassifier(SaveExportMixin):
         input normalisation preset (``"auto"``: traditional script through OpenCC t2s; offsets
         still index the original text)."""
         from ..modeling import RootsForTokenClassification
-        from .backend_support import open_pipeline
 
         check_choice(scheme, "scheme", SCHEMES)
-        directory, tokenizer, predictor, config = open_pipeline(
+        directory, tokenizer, predictor, config = cls.open_pipeline(
             name_or_dir, backend, inference_options, normalize=normalize,
             tokenize_chinese_chars=tokenize_chinese_chars)
         if predictor is not None:
@@ -145,9 +141,7 @@ class TokenClassifier(SaveExportMixin):
             tags = tag_names(types, scheme)
             overrides = {"num_labels": len(tags), "id2label": dict(enumerate(tags))}
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
-        pipeline = cls(model, tokenizer, max_length, stride, decoding=decoding)
-        pipeline.base_model = str(name_or_dir)  # what an adapter trained on this pipeline builds on
-        return pipeline
+        return cls(model, tokenizer, max_length, stride, decoding=decoding, base_model=str(name_or_dir))
 
     # ------------------------------------------------------------------ features
     def _features(self, texts: List[str], entities: Optional[List[List[Span]]] = None,
@@ -235,9 +229,7 @@ class TokenClassifier(SaveExportMixin):
         pad = {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE_INDEX}
         from .adapter_support import enable_adapter
 
-        from .backend_support import require_model
-
-        require_model(self, "fit")
+        self.require_model("fit")
         enable_adapter(self.model, training_args.pop("adapter", None))  # None | "lora" | "frozen_embeddings"
         return Trainer(self.model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
 

@@ -25,9 +25,10 @@ class Translator(Seq2SeqPipeline):
     main_metric = "bleu"
 
     def __init__(self, model, tokenizer, direction: str = "zh-en", max_source_length: int = 128,
-                 max_target_length: int = 128, generation: Optional[GenerationConfig] = None) -> None:
+                 max_target_length: int = 128, generation: Optional[GenerationConfig] = None,
+                 base_model: Optional[str] = None) -> None:
         self.direction = check_choice(direction, "direction", DIRECTIONS)
-        super().__init__(model, tokenizer, max_source_length, max_target_length, generation)
+        super().__init__(model, tokenizer, max_source_length, max_target_length, generation, base_model)
 
     def _extra_config(self) -> Dict[str, Any]:
         return {"direction": self.direction}

@@ -6,7 +6,7 @@ import logging
 from typing import Optional, Sequence
 
 from .app import ServerSettings, serve
-from .tasks import TASKS
+from .tasks import BACKENDS, TASKS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--task", default="text_classification", choices=sorted(TASKS))
     parser.add_argument("--model", default=None, help="registered name or directory (default: the task's "
                         "shipped model)")
-    parser.add_argument("--backend", default="inference", choices=["inference", "dygraph"],
+    parser.add_argument("--backend", default="inference", choices=BACKENDS,
                         help="inference (default): Paddle Inference on the export cached under $ROOTS_HOME/inference "
                         "(made once from --model; an exported directory is used as is); tasks without an "
                         "inference path fall back to dygraph with a logged reason")

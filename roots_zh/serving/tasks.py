@@ -11,13 +11,13 @@ import inspect
 import logging
 from typing import Any, Callable, Dict, List
 
+from ..utils.env import BACKENDS  # noqa: F401 - re-exported (serving.tasks.BACKENDS)
 from .batching import Handler
 
 logger = logging.getLogger(__name__)
 
 TaskFactory = Callable[..., Handler]
 TASKS: Dict[str, TaskFactory] = {}
-BACKENDS = ("inference", "dygraph")
 
 
 def register_task(name: str, factory: TaskFactory) -> None:

@@ -1,8 +1,12 @@
-"""Environment: the ROOTS cache directory and CPU thread settings."""
+"""Environment: the ROOTS cache directory, CPU thread settings and the runtimes a model runs on."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+# The runtimes of every pipeline, Taskflow, the CLI and the server (one tuple, imported everywhere):
+# dygraph (the paddle model in Python) or Paddle Inference (an exported directory).
+BACKENDS = ("dygraph", "inference")
 
 
 def roots_home() -> Path:

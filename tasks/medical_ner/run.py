@@ -26,10 +26,10 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
+from roots_zh.data.ner_qa import tag_names  # noqa: E402
 from roots_zh.knowledge.annotate import EntityAnnotator  # noqa: E402
 from roots_zh.knowledge.linker import EntityLinker  # noqa: E402
-from roots_zh.knowledge.ner_data import (decode_tags, encode_sentence, label_list, read_bio_tsv,  # noqa: E402
-                                         span_f1)
+from roots_zh.knowledge.ner_data import decode_tags, encode_sentence, read_bio_tsv, span_f1  # noqa: E402
 from roots_zh.utils.files import atomic_write_text  # noqa: E402
 
 logger = logging.getLogger("medical_ner")
@@ -97,21 +97,20 @@ def coverage(rows, feats) -> Dict[str, float]:
 
 
 def predict_tags(model, feats, rows, id2label, use_entities, batch_size=64):
-    import paddle
+    """Character tags per sentence: the library's dygraph backend (eval, no grad) on padded batches of
+    the features (with ``entity_ids`` for the fusion arm), each token's argmax tag on its characters."""
+    from roots_zh.data.collate import pad_batch
+    from roots_zh.inference.backend import DygraphBackend
 
-    from roots_zh.training.trainer import pad_batch
-
-    model.eval()
-    out = []
     keys = ["input_ids", "attention_mask"] + (["entity_ids"] if use_entities else [])
-    with paddle.no_grad():
-        for i in range(0, len(feats), batch_size):
-            chunk = feats[i:i + batch_size]
-            batch = pad_batch([{k: f[k] for k in keys} for f in chunk], {})
-            logits = model(**{k: paddle.to_tensor(v) for k, v in batch.items()}).logits.numpy()
-            for j, f in enumerate(chunk):
-                n = len(f["input_ids"])
-                out.append(decode_tags(logits[j, :n].argmax(-1), f, id2label, len(rows[i + j][0])))
+    backend = DygraphBackend(model, ("logits",), keys)
+    out = []
+    for i in range(0, len(feats), batch_size):
+        chunk = feats[i:i + batch_size]
+        logits = backend.run(pad_batch([{k: f[k] for k in keys} for f in chunk], {}))[0]
+        for j, f in enumerate(chunk):
+            n = len(f["input_ids"])
+            out.append(decode_tags(logits[j, :n].argmax(-1), f, id2label, len(rows[i + j][0])))
     return out
 
 
@@ -187,7 +186,7 @@ def main(argv=None) -> int:
     kg = Path(args.data_dir) / "kg"
     annotator, num_entities, vectors, kinfo = build_knowledge(kg, Path(args.transe_dir))
     tokenizer = AutoTokenizer.from_pretrained(REPO / "pretrained" / args.model)
-    labels = label_list(TYPES)
+    labels = tag_names(sorted(TYPES), "BIO")
     label2id = {l: i for i, l in enumerate(labels)}
     ner = kg / "kbert" / "medical_ner"
     train_rows, _ = read_bio_tsv(ner / "train.tsv.gz")

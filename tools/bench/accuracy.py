@@ -74,8 +74,10 @@ def eval_classification(spec: dict, root: Path, limit: Optional[int]) -> Dict[st
     return clf.evaluate(texts, labels, pairs)
 
 
-def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split."""
+def tfidf_lr_predict(train_texts: Sequence[str], train_labels: Sequence, test_texts: Sequence[str],
+                     train_pairs: Optional[Sequence[str]] = None, test_pairs: Optional[Sequence[str]] = None):
+    """jieba words + TF-IDF (uni+bigrams) + logistic regression fitted on the train texts; the predicted
+    labels of the test texts (a numpy array). Also used by ``loco`` on texts it chose itself."""
     import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -84,12 +86,17 @@ def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str,
         joined = texts if pairs is None else [a + " ||| " + b for a, b in zip(texts, pairs)]
         return [" ".join(jieba.lcut(t)) for t in joined]
 
+    vec = TfidfVectorizer(token_pattern=r"(?u)[^ ]+", ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    x_train = vec.fit_transform(words(train_texts, train_pairs))
+    model = LogisticRegression(max_iter=2000, C=4.0).fit(x_train, list(train_labels))
+    return model.predict(vec.transform(words(test_texts, test_pairs)))
+
+
+def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split."""
     tr_x, tr_p, tr_y = _classification_data(spec, root, spec.get("train_split", "train"), None)
     te_x, te_p, te_y = _classification_data(spec, root, spec["split"], limit)
-    vec = TfidfVectorizer(token_pattern=r"(?u)[^ ]+", ngram_range=(1, 2), min_df=1, sublinear_tf=True)
-    x_train = vec.fit_transform(words(tr_x, tr_p))
-    model = LogisticRegression(max_iter=2000, C=4.0).fit(x_train, tr_y)
-    pred = model.predict(vec.transform(words(te_x, te_p)))
+    pred = tfidf_lr_predict(tr_x, tr_y, te_x, tr_p, te_p)
     return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
 
 

@@ -16,6 +16,7 @@ NAME = "all"
 PLAN = [
     ("accuracy", ["--quick"], []),
     ("infer", ["--quick"], []),
+    ("decode", ["--quick"], []),
     ("tokenize", ["--quick"], []),
     ("imports", ["--quick"], []),
     ("train", ["--quick"], []),

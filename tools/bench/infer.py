@@ -3,8 +3,7 @@
 roots-base sequence classification (2 labels), batch 32 x 128 real ChnSentiCorp tokens, 2 CPU threads:
 dygraph vs Paddle Inference fp32 vs ONNX Runtime fp32 vs ONNX Runtime INT8 (dynamic quantization of
 the same export); batch-1 latency p50/p99 for each; length-sorted vs unsorted batches; ChnSentiCorp
-dev/test accuracy of a fine-tuned classifier for each precision; generation tokens/s with the
-key/value cache vs re-encoding the prefix every token (dygraph vs dygraph).
+dev/test accuracy of a fine-tuned classifier for each precision. Generation speed is `decode`.
 """
 from __future__ import annotations
 
@@ -78,7 +77,7 @@ def _bucketing(backend, tokenizer, texts, batch: int, repeats: int) -> dict:
     """Throughput on real lengths: batches of random order (padded to the longest) vs length-sorted."""
     import numpy as np
 
-    from roots_zh.training.trainer import pad_batch
+    from roots_zh.data.collate import pad_batch
 
     enc = tokenizer(texts, max_length=128, truncation=True)
     feats = [{k: enc[k][i] for k in INPUTS} for i in range(len(texts))]
@@ -152,52 +151,6 @@ def _accuracy(args, root: Path, work: Path, model: Path) -> List[dict]:
     return rows
 
 
-def _generation(args) -> dict:
-    import numpy as np
-    import paddle
-
-    from roots_zh.generation import GenerationConfig, generate
-    from roots_zh.modeling import RootsForPrefixLM
-
-    model = RootsForPrefixLM.from_pretrained("roots-base")
-    new = 4 if args.quick else 64
-    src = paddle.to_tensor(np.random.default_rng(0).integers(100, 15000, (1, 64)), dtype="int64")
-
-    def cached():
-        return np.array(generate(model, src.numpy().tolist(), None, 0, GenerationConfig(max_new_tokens=new)))
-
-    def recompute():  # the whole prefix + generated tokens are re-encoded for every new token
-        return np.array(generate(model, src.numpy().tolist(), None, 0, GenerationConfig(max_new_tokens=new),
-                                 use_cache=False))
-
-    from roots_zh.generation import StaticGreedyDecoder
-    from roots_zh.inference import export_decoder
-
-    with tempfile.TemporaryDirectory(prefix="roots-decoder-") as tmp:
-        decoder = StaticGreedyDecoder(export_decoder(model, Path(tmp) / "dec"), threads=args.threads)
-        src_np = src.numpy()
-
-        def static_cached():
-            return decoder.generate(src_np, max_new_tokens=new)
-
-        reference = cached()
-        same = bool((reference == recompute()).all())
-        same_static = bool((reference == static_cached()).all())
-        t_static = float(np.median(_timed(static_cached, 3, warmup=1)))
-    t_cache = float(np.median(_timed(cached, 3, warmup=1)))
-    t_full = float(np.median(_timed(recompute, 3, warmup=1)))
-    batch8 = np.random.default_rng(1).integers(100, 15000, (8, 64)).tolist()  # what predict() batches
-    t_cache8 = float(np.median(_timed(lambda: generate(model, batch8, None, 0, GenerationConfig(max_new_tokens=new)),
-                                      3, warmup=1)))
-    t_full8 = float(np.median(_timed(lambda: generate(model, batch8, None, 0, GenerationConfig(max_new_tokens=new),
-                                                      use_cache=False), 3, warmup=1)))
-    return {"source_tokens": 64, "new_tokens": new, "batch": 1, "same_tokens_recompute": same,
-            "kv_cache_speedup_dygraph_batch8": t_full8 / t_cache8, "dygraph_kv_cache_tokens_per_s_batch8": 8 * new / t_cache8,
-            "same_tokens_static": same_static, "dygraph_recompute_tokens_per_s": new / t_full,
-            "dygraph_kv_cache_tokens_per_s": new / t_cache, "static_kv_cache_tokens_per_s": new / t_static,
-            "kv_cache_speedup_dygraph": t_full / t_cache, "static_step_vs_dygraph_recompute": t_full / t_static}
-
-
 def run(args: argparse.Namespace) -> int:
     import paddle
 
@@ -233,15 +186,13 @@ def run(args: argparse.Namespace) -> int:
                             args.batch_size, 1 if args.quick else 3)
         model = _classifier(args, root)
         accuracy = _accuracy(args, root, work, model)
-    generation = _generation(args)
     print(format_table(speed, ["backend", "batch_ms", "seq_per_s", "speedup_vs_dygraph", "b1_p50_ms", "b1_p99_ms"]))
     print({k: round(v, 2) for k, v in ratios.items() if isinstance(v, float)})
     print("length bucketing (PI fp32, real dev lengths):", {k: round(v, 2) for k, v in bucket.items()})
     print(format_table(accuracy, ["variant", "dev_acc", "dev_delta", "test_acc", "test_delta"]))
-    print("generation:", generation)
     path = write_result(NAME, {"threads": args.threads, "batch_size": args.batch_size, "seq_len": args.seq_len,
                                "quick": args.quick, "speed": speed, "ratios": ratios, "bucketing": bucket,
-                               "accuracy": accuracy, "finetuned": str(model), "generation": generation})
+                               "accuracy": accuracy, "finetuned": str(model)})
     print(f"wrote {path}")
     refresh_sections(NAME, quick=args.quick)
     return 0
@@ -269,14 +220,4 @@ def markdown(result: dict) -> str:
         lines += ["", f"Accuracy of `{result.get('finetuned')}` per backend (ChnSentiCorp):", "",
                   "| variant | dev | test | Δ test |", "|---|---:|---:|---:|"]
         lines += [f"| {a['variant']} | {a['dev_acc']:.2f} | {a['test_acc']:.2f} | {a['test_delta']:+.2f} |" for a in acc]
-    g = result.get("generation", {})
-    if g:
-        lines.append(f"\nGeneration (prefix LM, {g['source_tokens']} source + {g['new_tokens']} new tokens, batch 1): "
-                     f"kv-cache {g['dygraph_kv_cache_tokens_per_s']:.1f} tokens/s vs re-encoding "
-                     f"{g['dygraph_recompute_tokens_per_s']:.1f} = **{g['kv_cache_speedup_dygraph']:.2f}×**"
-                     + (f" (batch 8: **{g['kv_cache_speedup_dygraph_batch8']:.2f}×**, "
-                        f"{g['dygraph_kv_cache_tokens_per_s_batch8']:.1f} tokens/s)"
-                        if "kv_cache_speedup_dygraph_batch8" in g else "")  # results written before batch 8 was measured
-                     + "; "
-                     f"exported cached step {g['static_kv_cache_tokens_per_s']:.1f} tokens/s; identical tokens.")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 initialised: the ``paddlenlp_same_size`` baseline of ``accuracy`` and ``tools/finetune.py --init paddlenlp``.
 
 ROOTS and ERNIE share the layout (post-LN, GELU, learned positions, tanh pooler; see
-``tests/test_convert.py``), so the same-size model differs only in implementation. PaddleNLP is
+``tests/modeling/test_convert.py``), so the same-size model differs only in implementation. PaddleNLP is
 imported only when a model is built (it costs seconds and hundreds of MB); nothing is downloaded.
 """
 from __future__ import annotations

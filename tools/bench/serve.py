@@ -21,6 +21,8 @@ from typing import Dict, List
 from .common import REPO_ROOT, data_dir, format_table, run_context, write_result
 from .report import refresh_sections
 
+from roots_zh.utils.env import BACKENDS  # noqa: E402 - after .common puts the checkout on sys.path
+
 NAME = "serve"
 TITLE = "Serving"
 FULL_LEVELS = [(1, 200), (16, 1000), (64, 1000), (1000, 3000)]  # (clients, requests)
@@ -32,7 +34,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="roots-zh serve under load (1/16/64/overload clients) vs offline batches")
     p.add_argument("--task", default="sentiment_analysis")
     p.add_argument("--model", default=None, help="default: the task's shipped model")
-    p.add_argument("--backend", default="inference", choices=["inference", "dygraph"])
+    p.add_argument("--backend", default="inference", choices=BACKENDS)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-batch-size", type=int, default=32)
     p.add_argument("--request-timeout-s", type=float, default=10.0,
