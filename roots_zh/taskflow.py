@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import json
 import os
-from typing import Any, List, Union
+from typing import Any, List, Optional, Union
 
 from .hub.tasks import TASKS, TaskSpec  # noqa: F401 - the one task registry (Taskflow, serving, export)
 from .utils.env import BACKENDS  # noqa: F401 - re-exported (taskflow.BACKENDS)
@@ -28,26 +27,38 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _runtime(pipeline) -> str:
+    """What a pipeline built without an explicit ``backend`` runs on."""
+    runtime = getattr(pipeline, "backend", None)
+    if isinstance(runtime, str):  # WordSegmenter: "inference" / "dygraph" (None: jieba)
+        return runtime
+    return "inference" if getattr(pipeline, "model", True) is None else "dygraph"
+
+
 def _load_class(path: str):
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
 
 
 class Taskflow:
-    """``Taskflow(task, model=None, batch_size=32, device="cpu", backend="dygraph", **pipeline_kwargs)``.
+    """``Taskflow(task, model=None, batch_size=32, device="cpu", backend=None, **pipeline_kwargs)``.
 
     ``model``: a registered name or a fine-tuned directory (default: the task's shipped model).
+    ``backend``: ``"dygraph"`` or ``"inference"`` (an export made once, cached under
+    ``$ROOTS_HOME/inference``); ``None`` is the pipeline's default: Paddle Inference for
+    ``word_segmentation`` with ``mode="accurate"``, dygraph for every other task.
     Call it with a str (returns a dict) or a list (returns a list of dicts). ``Taskflow.tasks()``
     lists the tasks, ``.help()`` prints the usage.
     """
 
     def __init__(self, task: str, model: Union[str, os.PathLike, None] = None, batch_size: int = 32,
-                 device: str = "cpu", backend: str = "dygraph", **pipeline_kwargs: Any) -> None:
+                 device: str = "cpu", backend: Optional[str] = None, **pipeline_kwargs: Any) -> None:
         self.task = check_choice(task, "task", sorted(TASKS))
         self.spec = TASKS[task]
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.device = check_choice(device, "device", DEVICES)
-        self.backend = check_choice(backend, "backend", BACKENDS)
+        if backend is not None:
+            check_choice(backend, "backend", BACKENDS)
         if self.device == "gpu":
             import paddle
 
@@ -60,7 +71,7 @@ class Taskflow:
         cls = _load_class(self.spec.pipeline)
         source = self.model
         accepts = inspect.signature(cls.from_pretrained).parameters
-        if backend != "dygraph":
+        if backend == "inference":
             if "backend" not in accepts:
                 raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
             if self.model is None:
@@ -68,9 +79,12 @@ class Taskflow:
                                  "pass mode='accurate' (the neural model) or use backend='dygraph'")
             source = self._exported(cls, self.model)
             pipeline_kwargs["backend"] = backend
+        elif backend == "dygraph" and "backend" in accepts and accepts["backend"].default is None:
+            pipeline_kwargs["backend"] = backend  # the pipeline's own default may be inference
         if "normalize" in accepts and "normalize" not in pipeline_kwargs and self._stored_normalize(source) is None:
             pipeline_kwargs["normalize"] = "auto"  # traditional script in, offsets into the original out
         self.pipeline = cls.from_pretrained(source, **pipeline_kwargs)
+        self.backend = backend or _runtime(self.pipeline)
 
     @staticmethod
     def _stored_normalize(model) -> Any:
@@ -88,23 +102,10 @@ class Taskflow:
     @staticmethod
     def _exported(cls, model) -> str:
         """An exported (Paddle Inference) copy of ``model``, made once and cached under
-        ``$ROOTS_HOME/inference/<name>-<sha>`` (like PaddleNLP's Taskflow static-model cache)."""
-        from .hub import resolve_model_dir
-        from .hub.registry import read_checksums
-        from .utils.env import roots_home
-        from .utils.files import sha256_file
+        ``$ROOTS_HOME/inference/<name>-<sha>`` (:func:`roots_zh.pipelines.base.cached_export`)."""
+        from .pipelines.base import cached_export
 
-        directory = resolve_model_dir(model)
-        exported = lambda d: (d / "inference.json").is_file() or (d / "decoder.json").is_file()  # noqa: E731
-        if exported(directory):  # already an export
-            return str(directory)
-        sums = read_checksums(directory) or {p.name: sha256_file(p) for p in sorted(directory.iterdir())
-                                             if p.is_file()}
-        digest = sha256_text(json.dumps(sums, sort_keys=True))[:12]
-        target = roots_home() / "inference" / f"{directory.name}-{digest}"
-        if not exported(target):
-            cls.from_pretrained(directory).export(target)
-        return str(target)
+        return str(cached_export(cls, model))
 
     @staticmethod
     def tasks() -> List[str]:

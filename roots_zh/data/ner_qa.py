@@ -121,23 +121,54 @@ def _transition_scores(tags: Tuple[str, ...], scheme: str) -> Tuple[np.ndarray, 
 def constrained_viterbi(probs: np.ndarray, tags: Sequence[str], scheme: str = "BIO") -> List[str]:
     """The tag path with the highest product of per-unit probabilities (``probs[n, T]``, e.g. a
     softmax) among the paths the scheme allows: a structured decoder over independent tag scores."""
-    n = len(probs)
-    if n == 0:
-        return []
+    return [tags[k] for k in viterbi_paths([probs], tags, scheme)[0]]
+
+
+def viterbi_paths(probs_list: Sequence[np.ndarray], tags: Sequence[str], scheme: str = "BIO",
+                  group: int = 256, max_cells: int = 1 << 22) -> List[np.ndarray]:
+    """:func:`constrained_viterbi` for many sequences at once, as tag indices (``int64[n_i]``).
+
+    Sequences are decoded in lockstep, longest first, up to ``group`` at a time and at most
+    ``max_cells`` back-pointers (``sequences x longest x tags``) per group; the ones still running
+    at step ``i`` are a prefix of the group. The Python loop thus runs once per position of a group
+    instead of once per unit of every sequence (PKU test, 1,020 sentence chunks: 0.14 s -> ~0.01 s).
+    The float64 arithmetic and the argmax tie-breaking (first maximum) are the single-sequence
+    decoder's, so the paths are the same."""
     start_ok, trans, end_ok = _transition_scores(tuple(tags), scheme)
-    logp = np.log(np.asarray(probs, dtype=np.float64) + 1e-12)
-    score = np.where(start_ok, logp[0], -np.inf)
-    back = np.zeros((n, len(tags)), dtype=np.int64)
-    columns = np.arange(len(tags))
-    for i in range(1, n):
-        cand = score[:, None] + trans  # [from, to]
-        back[i] = cand.argmax(0)
-        score = cand[back[i], columns] + logp[i]
-    score = np.where(end_ok, score, -np.inf)
-    path = [int(score.argmax())]
-    for i in range(n - 1, 0, -1):
-        path.append(int(back[i, path[-1]]))
-    return [tags[k] for k in reversed(path)]
+    n_tags = len(tags)
+    lengths = np.array([len(p) for p in probs_list], dtype=np.int64)
+    out: List[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(probs_list)
+    order = [int(i) for i in np.argsort(-lengths, kind="stable") if lengths[i] > 0]
+    columns = np.arange(n_tags)
+    g = 0
+    while g < len(order):
+        width = int(lengths[order[g]])
+        members = order[g:g + max(1, min(group, max_cells // (width * n_tags)))]
+        g += len(members)
+        lens = lengths[members]  # non-increasing
+        logp = np.zeros((len(members), width, n_tags))
+        for row, k in enumerate(members):
+            logp[row, :lens[row]] = np.log(np.asarray(probs_list[k], dtype=np.float64) + 1e-12)
+        # running[i]: how many members are still going at position i (a prefix, lengths sorted)
+        running = np.searchsorted(-lens, -np.arange(width), side="left")
+        score = np.where(start_ok, logp[:, 0], -np.inf)  # [m, T]
+        back = np.zeros((len(members), width, n_tags), dtype=np.int64)
+        for i in range(1, width):
+            m = int(running[i])
+            cand = score[:m, :, None] + trans  # [m, from, to]
+            best = cand.argmax(1)  # [m, to]
+            back[:m, i] = best
+            score[:m] = cand[np.arange(m)[:, None], best, columns] + logp[:m, i]
+        last = np.where(end_ok, score, -np.inf).argmax(-1)
+        paths = np.zeros((len(members), width), dtype=np.int64)
+        rows = np.arange(len(members))
+        paths[rows, lens - 1] = last
+        for i in range(width - 1, 0, -1):  # rows of length > i step back from position i to i - 1
+            m = int(running[i])
+            paths[:m, i - 1] = back[np.arange(m), i, paths[:m, i]]
+        for row, k in enumerate(members):
+            out[k] = paths[row, :lens[row]]
+    return out
 
 
 # ---------------------------------------------------------------------- NER readers

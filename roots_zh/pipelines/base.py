@@ -37,6 +37,33 @@ def open_backend(directory: Union[str, os.PathLike], backend: str, options: Dict
     return Predictor(directory, **options), RootsConfig.from_pretrained(directory)
 
 
+def cached_export(pipeline_cls, name_or_dir: Union[str, os.PathLike]) -> Path:
+    """An exported (Paddle Inference) copy of ``name_or_dir``, made once by ``pipeline_cls``
+    (``from_pretrained(..., backend="dygraph").export``) and cached under
+    ``$ROOTS_HOME/inference/<name>-<sha of the model files>`` (like PaddleNLP's Taskflow static-model
+    cache); a directory that already is an export is returned as it is."""
+    import hashlib
+    import inspect
+
+    from ..hub import resolve_model_dir
+    from ..hub.registry import read_checksums
+    from ..utils.env import roots_home
+    from ..utils.files import sha256_file
+
+    directory = resolve_model_dir(name_or_dir)
+    exported = lambda d: (d / "inference.json").is_file() or (d / "decoder.json").is_file()  # noqa: E731
+    if exported(directory):  # already an export
+        return directory
+    sums = read_checksums(directory) or {p.name: sha256_file(p) for p in sorted(directory.iterdir())
+                                         if p.is_file()}
+    digest = hashlib.sha256(json.dumps(sums, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+    target = roots_home() / "inference" / f"{directory.name}-{digest}"
+    if not exported(target):
+        dygraph = {"backend": "dygraph"} if "backend" in inspect.signature(pipeline_cls.from_pretrained).parameters else {}
+        pipeline_cls.from_pretrained(directory, **dygraph).export(target)
+    return target
+
+
 def read_settings(directory: Union[str, os.PathLike], filename: str,
                   allowed: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Pipeline settings saved next to a model (``{}`` when the file is absent); ``ValueError`` naming

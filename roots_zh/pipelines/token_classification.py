@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..metrics.spans import entity_prf
-from ..data.ner_qa import SCHEMES, Span, constrained_viterbi, spans_to_tags, tag_names, tags_to_spans
+from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans, viterbi_paths
 from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
@@ -266,6 +266,10 @@ class TokenClassifier(Pipeline):
         first = 0
         for enc in encs:
             windows = enc["windows"]
+            if len(windows) == 1:  # the common case: the text fits one window, which owns every token
+                out.append(window_probs[first])
+                first += 1
+                continue
             n = windows[-1][1] if windows else 0
             probs = np.zeros((n, len(self.tags)), dtype=np.float32)
             owner = max_context_owner(windows, n)
@@ -286,15 +290,14 @@ class TokenClassifier(Pipeline):
         items, single = check_texts(texts, "texts")
         decoding = check_choice(decoding or self.decoding, "decoding", DECODINGS)
         probs_list, encs = self.predict_tag_probs(items, batch_size, truncation)
+        unit_probs = [probs[enc["units"]] for probs, enc in zip(probs_list, encs)]  # one row per char span
+        if decoding == "viterbi":  # all texts in one lockstep decode
+            paths = viterbi_paths(unit_probs, self.tags, self.scheme)
+        else:
+            paths = [probs.argmax(-1) if len(probs) else np.zeros(0, dtype=np.int64) for probs in unit_probs]
         results = []
-        for text, probs, enc in zip(items, probs_list, encs):
-            probs = probs[enc["units"]]  # one row per char span (its first token)
+        for text, probs, enc, best in zip(items, unit_probs, encs, paths):
             unit_offsets = [enc["offsets"][u] for u in enc["units"]]
-            if decoding == "viterbi" and len(probs):
-                index = self._tag_index
-                best = np.array([index[t] for t in constrained_viterbi(probs, self.tags, self.scheme)])
-            else:
-                best = probs.argmax(-1) if len(probs) else np.zeros(0, dtype=np.int64)
             unit_spans = tags_to_spans([self.tags[i] for i in best], self.scheme)
             entities = []
             for (kind, s, e), (_, cs, ce) in zip(unit_spans, unit_to_char_spans(unit_offsets, unit_spans)):

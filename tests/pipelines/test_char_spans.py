@@ -3,12 +3,13 @@ segmentation corpora readers and the neural (``accurate``) word segmenter."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from roots_zh.data.cws_corpora import dictionary_splitter, split_person_name, split_words, words_to_example
-from roots_zh.data.ner_qa import allowed_transitions, constrained_viterbi, tag_names, tags_to_spans
+from roots_zh.data.ner_qa import allowed_transitions, constrained_viterbi, tag_names, tags_to_spans, viterbi_paths
 from roots_zh.tokenization.normalize import Normalizer, is_traditional
 
 
@@ -78,6 +79,26 @@ def test_viterbi_keeps_a_valid_argmax_path_and_repairs_an_invalid_one():
     assert constrained_viterbi(np.zeros((0, len(tags))), tags, "BMES") == []
 
 
+@pytest.mark.parametrize("scheme,types", [("BIO", ["PER", "LOC"]), ("BMES", ["w"])])
+def test_batched_viterbi_is_the_best_path_and_matches_one_at_a_time(scheme, types):
+    import itertools
+
+    tags = tag_names(types, scheme)
+    start_ok, trans_ok, end_ok = allowed_transitions(tags, scheme)
+    rng = np.random.default_rng(1)
+    seqs = [rng.random((n, len(tags))) for n in (4, 1, 0, 3, 4, 2)]  # unsorted, one empty
+    for seq, path in zip(seqs, viterbi_paths(seqs, tags, scheme, group=2)):
+        valid = [p for p in itertools.product(range(len(tags)), repeat=len(seq)) if not p or (
+            start_ok[p[0]] and end_ok[p[-1]] and all(trans_ok[a, b] for a, b in zip(p, p[1:])))]
+        best = max(valid, key=lambda p: np.log(seq[np.arange(len(p)), list(p)] + 1e-12).sum())
+        assert tuple(path) == tuple(best) and path.dtype == np.int64
+    # lockstep decoding in groups of any size (ties included) is the one-sequence decoder's
+    ties = [np.round(rng.random((int(n), len(tags))), 1) for n in rng.integers(0, 30, size=40)]
+    single = [constrained_viterbi(s, tags, scheme) for s in ties]
+    for options in ({}, {"group": 3}, {"max_cells": 50}):
+        assert [[tags[k] for k in p] for p in viterbi_paths(ties, tags, scheme, **options)] == single
+
+
 def test_segmentation_corpus_helpers():
     ex = words_to_example(["改革", "开放", "好"])
     assert ex.text == "改革开放好" and tags_to_spans(["B-w", "E-w"], "BMES") == [("w", 0, 2)]
@@ -120,6 +141,55 @@ def test_accurate_words_tile_the_text(tiny_segmenter):
         assert ends == sorted(ends)
     first = tiny_segmenter.predict(texts[0])
     assert "中文分词" in first["words"]  # the user dictionary wins over the (untrained) model
+
+
+SENTENCES = ["共同创造美好的新世纪——二○○一年新年贺词", "（二○○○年十二月三十一日）（附图片1张）",
+             "女士们，先生们，同志们，朋友们：", "他说：改革开放以来，中国经济快速发展。我們在臺灣學習中文。",
+             "江泽民 主席 发表 讲话 hello world 2024年"]
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "pretrained" / "roots-cws").is_dir(),
+                    reason="roots-cws not shipped")
+def test_accurate_segmentation_backends_and_batch_padding_agree(tmp_path, monkeypatch):
+    """The default runtime (Paddle Inference on an export cached under $ROOTS_HOME) segments like
+    dygraph, and padding a sentence inside a batch changes nothing against running it alone."""
+    from roots_zh.pipelines.word_segmentation import WordSegmenter
+    from roots_zh.taskflow import Taskflow
+
+    monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
+    fast = WordSegmenter.from_pretrained(mode="accurate")
+    slow = WordSegmenter.from_pretrained(mode="accurate", backend="dygraph")
+    assert (fast.backend, slow.backend) == ("inference", "dygraph")
+    assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
+    alone = [slow.predict(text, batch_size=1)["offsets"] for text in SENTENCES]  # no padding at all
+    for seg in (slow, fast):
+        assert [row["offsets"] for row in seg.predict(SENTENCES, batch_size=64)] == alone
+    assert [fast.predict(text, batch_size=1)["offsets"] for text in SENTENCES] == alone
+    assert Taskflow("word_segmentation", mode="accurate").backend == "inference"  # reuses the export
+    assert Taskflow("word_segmentation", mode="accurate", backend="dygraph").backend == "dygraph"
+    assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "pretrained" / "roots-cws").is_dir(),
+                    reason="roots-cws not shipped")
+def test_accurate_segmentation_falls_back_to_dygraph(monkeypatch, caplog):
+    import logging
+
+    from roots_zh.pipelines import base
+    from roots_zh.pipelines.word_segmentation import WordSegmenter
+
+    def broken(*_args):
+        raise RuntimeError("no export here")
+
+    monkeypatch.setattr(base, "cached_export", broken)
+    with caplog.at_level(logging.WARNING):
+        seg = WordSegmenter.from_pretrained(mode="accurate", threads=1)  # an inference-only option is dropped
+    assert seg.backend == "dygraph" and "no export here" in caplog.text
+    assert seg.predict("结巴中文分词")["words"]
+    with pytest.raises(RuntimeError, match="no export"):
+        WordSegmenter.from_pretrained(mode="accurate", backend="inference")
+    with pytest.raises(ValueError, match="backend"):
+        WordSegmenter.from_pretrained(mode="accurate", backend="onnx")
 
 
 def test_accurate_mode_needs_a_model():

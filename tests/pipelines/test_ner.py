@@ -132,6 +132,20 @@ def test_predict_offsets_and_window_merging(tokenizer, caplog):
     assert max(e["end"] for e in cut["entities"]) <= encs[0]["offsets"][windows[0][1] - 1][1]
 
 
+def test_padding_in_a_batch_changes_no_prediction(tokenizer):
+    """Rows padded to the longest of their batch decode to what each text gives alone (no padding)."""
+    ner = tiny(tokenizer, scheme="BMES", max_length=16, stride=4)
+    texts = ["北京", "彭小军认为，国内银行现在走的是台湾的发卡模式。", "", "马云在杭州创办了阿里巴巴集团。" * 3, "上海"]
+    alone = [ner.predict(text, batch_size=1) for text in texts]
+    for batch_size in (2, 64):
+        for a, b in zip(alone, ner.predict(texts, batch_size=batch_size)):
+            assert [(e["type"], e["start"], e["end"]) for e in a["entities"]] == \
+                [(e["type"], e["start"], e["end"]) for e in b["entities"]]
+            np.testing.assert_allclose([e["score"] for e in a["entities"]], [e["score"] for e in b["entities"]],
+                                       atol=1e-5)
+    assert any(row["entities"] for row in alone)
+
+
 def test_fit_lowers_loss_and_round_trips(tokenizer, tmp_path):
     train, _ = load_ner_set(shared_data(), "cluener", "train")
     train = train[:96]

@@ -137,3 +137,28 @@ def test_update_section_replaces_only_between_markers():
     out = report.update_section(text, "x", "new")
     assert out == "a\n<!-- BEGIN x -->\nnew\n<!-- END x -->\nb\n"
     assert report.update_section("a\n", "y", "z").endswith("<!-- BEGIN y -->\nz\n<!-- END y -->\n")
+
+
+def test_accuracy_speed_line_puts_both_backends_next_to_the_peers():
+    from bench.accuracy import speed_line
+
+    row = {"task": "cws_pku", "all_metrics": {"sentences_per_s": 131.5, "backend": "inference", "sentences": 1944,
+                                              "dygraph_sentences_per_s": 80.2, "dygraph_differing_sentences": 0},
+           "baseline_metrics": {"thulac_cws": {"f1": 0.92, "sentences_per_s": 1321.5}, "tfidf": {"f1": 0.5}}}
+    assert speed_line(row) == ("cws_pku: ROOTS accurate (inference) 131.5, ROOTS accurate (dygraph) 80.2 (0 of 1944 "
+                               "sentences segmented differently); thulac_cws 1,321.5 sentences/s")
+    assert speed_line({"task": "tnews", "all_metrics": {"accuracy": 0.5}}) == ""
+
+
+def test_eval_cws_times_the_default_and_the_compared_backend(tmp_path, monkeypatch):
+    from bench.accuracy_spans import eval_cws
+    from roots_zh.hub import load_registry
+    from tests.conftest import shared_data
+
+    if "roots-cws" not in load_registry():
+        pytest.skip("roots-cws not shipped")
+    monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
+    spec = {"model": "roots-cws", "dataset": "pku", "compare_backends": ["dygraph"]}
+    m = eval_cws(spec, shared_data(), 8)
+    assert m["n"] == 8 and m["backend"] == "inference" and m["sentences_per_s"] > 0
+    assert m["dygraph_sentences_per_s"] > 0 and m["dygraph_f1"] == m["f1"] and m["dygraph_differing_sentences"] == 0

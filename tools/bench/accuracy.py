@@ -221,6 +221,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
         print(f"{task}: {spec['metric']}={row['score']} (floor {row['floor']}) baselines={row['baselines']}",
               flush=True)
+        if speed_line(row):
+            print(f"  {speed_line(row)}", flush=True)
     table = [{"task": r["task"], "metric": r["metric"], "score": r["score"], "floor": r["floor"],
               **{f"baseline {k}": v for k, v in r["baselines"].items()},
               "anchors": "; ".join(f"{k} {v}" for k, v in r["anchors"].items())} for r in rows]
@@ -231,8 +233,9 @@ def run(args: argparse.Namespace) -> int:
     name = NAME + ("_quick" if args.quick else "")
     previous = RESULTS_DIR / f"{name}.json"
     if args.tasks and previous.is_file():  # a partial run updates its tasks, keeps the others' rows
-        done = {r["task"] for r in rows}
-        kept = [r for r in json.loads(previous.read_text(encoding="utf-8")).get("rows", []) if r["task"] not in done]
+        done, known = {r["task"] for r in rows}, set(task_specs())  # rows of removed specs are dropped
+        kept = [r for r in json.loads(previous.read_text(encoding="utf-8")).get("rows", [])
+                if r["task"] not in done and r["task"] in known]
         rows = sorted(kept + rows, key=lambda r: r["task"])
     write_result(name, {"quick": args.quick, "rows": rows, "skipped": skipped, "failures": failures})
     refresh_sections(NAME, "finetune", quick=args.quick)  # finetune: paddlenlp_same_size results
@@ -258,12 +261,34 @@ def markdown(result: dict) -> str:
         anchors = "; ".join(f"{k} {v}" for k, v in r.get("anchors", {}).items()) or "—"
         lines.append(f"| {r['task']} | {r['model']} | {r['split']} ({r.get('n')}) | {r['metric']} | "
                      f"**{r['score']}** | {r['floor']} | {base} | {anchors} |")
+    speeds = [line for line in map(speed_line, rows) if line]
+    if speeds:
+        lines += ["", "Speed in the same run (segmentation time only, one batched call for ROOTS; peers one "
+                  "sentence at a time):", ""] + [f"- {line}" for line in speeds]
     for s in result.get("skipped", []):
         lines.append(f"\nSkipped: {s}")
     chart = _chart(rows, "accuracy_quick.png" if result.get("quick") else "accuracy.png")
     if chart:
         lines += ["", f"![accuracy]({chart})"]
     return "\n".join(lines)
+
+
+def speed_line(row: dict) -> str:
+    """``task: ROOTS accurate (backend) N sentences/s, ... ; peer N; ...`` for a row whose metrics
+    carry ``sentences_per_s`` (word segmentation), else ``""``."""
+    metrics = row.get("all_metrics", {})
+    if metrics.get("sentences_per_s") is None:
+        return ""
+    parts = [f"ROOTS accurate ({metrics.get('backend') or 'dygraph'}) {metrics['sentences_per_s']:,}"]
+    for key, value in metrics.items():
+        other = key[:-len("_sentences_per_s")] if key.endswith("_sentences_per_s") else None
+        if other and value is not None:
+            diff = metrics.get(f"{other}_differing_sentences")
+            parts.append(f"ROOTS accurate ({other}) {value:,}" + (
+                f" ({diff} of {metrics.get('sentences')} sentences segmented differently)" if diff is not None else ""))
+    peers = [f"{name} {m['sentences_per_s']:,}" for name, m in row.get("baseline_metrics", {}).items()
+             if m.get("sentences_per_s") is not None]
+    return f"{row['task']}: " + ", ".join(parts) + (f"; {'; '.join(peers)}" if peers else "") + " sentences/s"
 
 
 def _chart(rows, filename: str) -> Optional[str]:

@@ -54,18 +54,31 @@ def eval_qa(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
 
 def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     """The neural segmenter (``accurate`` mode) on a SIGHAN 2005 gold test set, bakeoff scoring;
-    the texts run as one batched call (timed: ``sentences_per_s``)."""
+    the texts run as one batched call (timed: ``sentences_per_s``). ``"backend"`` in the spec picks
+    the runtime (default: the segmenter's, Paddle Inference); each of ``"compare_backends"`` runs the
+    same texts in the same process after it and adds ``<backend>_sentences_per_s``, ``<backend>_f1``
+    and ``<backend>_differing_sentences`` (sentences whose word offsets differ from the main run)."""
     from roots_zh.data.cws import score_segmenter
     from roots_zh.pipelines.word_segmentation import WordSegmenter
 
     merge = spec.get("merge_dict")  # a word list under the data root (e.g. the MSR training words)
-    model, backend = spec["model"], spec.get("backend", "dygraph")
-    if backend == "inference":  # the export Taskflow(..., backend="inference") caches under $ROOTS_HOME
-        from roots_zh.taskflow import Taskflow
+    offsets: Dict[str, list] = {}
 
-        model = Taskflow._exported(WordSegmenter, model)
-    seg = WordSegmenter.from_pretrained(model, mode="accurate", backend=backend,
-                                        merge_dict=str(Path(root) / merge) if merge else None)
-    metrics = score_segmenter(lambda texts: [out["offsets"] for out in seg.predict(texts)], spec["dataset"],
-                              limit=limit, data_root=root, batched=True)
+    def score(backend: Optional[str], key: str) -> Dict[str, float]:
+        seg = WordSegmenter.from_pretrained(spec["model"], mode="accurate", backend=backend,
+                                            merge_dict=str(Path(root) / merge) if merge else None)
+
+        def segment(texts):
+            offsets[key] = [out["offsets"] for out in seg.predict(texts)]  # the last call: all texts
+            return offsets[key]
+
+        return {**score_segmenter(segment, spec["dataset"], limit=limit, data_root=root, batched=True),
+                "backend": seg.backend}
+
+    metrics = score(spec.get("backend"), "main")
+    for other in spec.get("compare_backends", []):
+        extra = score(other, other)
+        metrics[f"{other}_sentences_per_s"] = extra["sentences_per_s"]
+        metrics[f"{other}_f1"] = extra["f1"]
+        metrics[f"{other}_differing_sentences"] = sum(a != b for a, b in zip(offsets["main"], offsets[other]))
     return {**metrics, "n": metrics["sentences"]}
