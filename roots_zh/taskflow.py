@@ -9,7 +9,6 @@ shipped model and a usage string; the pipeline does the work. Nothing is ever do
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
@@ -21,18 +20,6 @@ from .utils.validation import check_choice, check_positive_int
 
 
 DEVICES = ("cpu", "gpu")
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _runtime(pipeline) -> str:
-    """What a pipeline built without an explicit ``backend`` runs on."""
-    runtime = getattr(pipeline, "backend", None)
-    if isinstance(runtime, str):  # WordSegmenter: "inference" / "dygraph" (None: jieba)
-        return runtime
-    return "inference" if getattr(pipeline, "model", True) is None else "dygraph"
 
 
 def _load_class(path: str):
@@ -77,14 +64,16 @@ class Taskflow:
             if self.model is None:
                 raise ValueError(f"`backend`={backend!r} needs a model, and {task} runs jieba by default; "
                                  "pass mode='accurate' (the neural model) or use backend='dygraph'")
-            source = self._exported(cls, self.model)
+            from .pipelines.base import cached_export
+
+            source = str(cached_export(cls, self.model))
             pipeline_kwargs["backend"] = backend
-        elif backend == "dygraph" and "backend" in accepts and accepts["backend"].default is None:
-            pipeline_kwargs["backend"] = backend  # the pipeline's own default may be inference
+        elif backend is not None and "backend" in accepts:
+            pipeline_kwargs["backend"] = backend  # otherwise the pipeline's own default
         if "normalize" in accepts and "normalize" not in pipeline_kwargs and self._stored_normalize(source) is None:
             pipeline_kwargs["normalize"] = "auto"  # traditional script in, offsets into the original out
         self.pipeline = cls.from_pretrained(source, **pipeline_kwargs)
-        self.backend = backend or _runtime(self.pipeline)
+        self.backend = backend or getattr(self.pipeline, "runtime", None) or "dygraph"  # jieba: no model
 
     @staticmethod
     def _stored_normalize(model) -> Any:
@@ -98,14 +87,6 @@ class Taskflow:
             return read_tokenizer_config(resolve_model_dir(model)).get("normalize")
         except (FileNotFoundError, ValueError):
             return None
-
-    @staticmethod
-    def _exported(cls, model) -> str:
-        """An exported (Paddle Inference) copy of ``model``, made once and cached under
-        ``$ROOTS_HOME/inference/<name>-<sha>`` (:func:`roots_zh.pipelines.base.cached_export`)."""
-        from .pipelines.base import cached_export
-
-        return str(cached_export(cls, model))
 
     @staticmethod
     def tasks() -> List[str]:

@@ -43,7 +43,6 @@ def cached_export(pipeline_cls, name_or_dir: Union[str, os.PathLike]) -> Path:
     ``$ROOTS_HOME/inference/<name>-<sha of the model files>`` (like PaddleNLP's Taskflow static-model
     cache); a directory that already is an export is returned as it is."""
     import hashlib
-    import inspect
 
     from ..hub import resolve_model_dir
     from ..hub.registry import read_checksums
@@ -59,8 +58,7 @@ def cached_export(pipeline_cls, name_or_dir: Union[str, os.PathLike]) -> Path:
     digest = hashlib.sha256(json.dumps(sums, sort_keys=True).encode("utf-8")).hexdigest()[:12]
     target = roots_home() / "inference" / f"{directory.name}-{digest}"
     if not exported(target):
-        dygraph = {"backend": "dygraph"} if "backend" in inspect.signature(pipeline_cls.from_pretrained).parameters else {}
-        pipeline_cls.from_pretrained(directory, **dygraph).export(target)
+        pipeline_cls.from_pretrained(directory, backend="dygraph").export(target)
     return target
 
 
@@ -111,6 +109,11 @@ class Pipeline:
         if backend is None and self.OUTPUT_FIELDS:
             backend = dygraph_backend(model, self.OUTPUT_FIELDS)
         self.backend = backend
+
+    @property
+    def runtime(self) -> str:
+        """``"dygraph"`` or ``"inference"`` (an exported runtime: no dygraph model)."""
+        return "dygraph" if self.model is not None else "inference"
 
     def replace_model(self, model) -> None:
         """Swap the dygraph model (e.g. for re-initialised weights); the default backend follows it."""

@@ -128,11 +128,9 @@ class WordSegmenter:
         return cls(mode, user_dict, tagger, merge_dict=merge_dict)
 
     @property
-    def backend(self) -> Optional[str]:
+    def runtime(self) -> Optional[str]:
         """The neural model's runtime (``"inference"`` or ``"dygraph"``); ``None`` without one (jieba)."""
-        if self.tagger is None:
-            return None
-        return "dygraph" if self.tagger.model is not None else "inference"
+        return None if self.tagger is None else self.tagger.runtime
 
     def export(self, save_directory) -> None:
         """Export the neural tagger for Paddle Inference (``accurate`` mode only)."""

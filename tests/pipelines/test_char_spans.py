@@ -159,7 +159,7 @@ def test_accurate_segmentation_backends_and_batch_padding_agree(tmp_path, monkey
     monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
     fast = WordSegmenter.from_pretrained(mode="accurate")
     slow = WordSegmenter.from_pretrained(mode="accurate", backend="dygraph")
-    assert (fast.backend, slow.backend) == ("inference", "dygraph")
+    assert (fast.runtime, slow.runtime) == ("inference", "dygraph")
     assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
     alone = [slow.predict(text, batch_size=1)["offsets"] for text in SENTENCES]  # no padding at all
     for seg in (slow, fast):
@@ -184,7 +184,7 @@ def test_accurate_segmentation_falls_back_to_dygraph(monkeypatch, caplog):
     monkeypatch.setattr(base, "cached_export", broken)
     with caplog.at_level(logging.WARNING):
         seg = WordSegmenter.from_pretrained(mode="accurate", threads=1)  # an inference-only option is dropped
-    assert seg.backend == "dygraph" and "no export here" in caplog.text
+    assert seg.runtime == "dygraph" and "no export here" in caplog.text
     assert seg.predict("结巴中文分词")["words"]
     with pytest.raises(RuntimeError, match="no export"):
         WordSegmenter.from_pretrained(mode="accurate", backend="inference")

@@ -73,7 +73,7 @@ def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
             return offsets[key]
 
         return {**score_segmenter(segment, spec["dataset"], limit=limit, data_root=root, batched=True),
-                "backend": seg.backend}
+                "backend": seg.runtime}
 
     metrics = score(spec.get("backend"), "main")
     for other in spec.get("compare_backends", []):
