@@ -21,7 +21,8 @@ CLASSIFICATION_KEYS = ("class_weights", "threshold")
 GENERATION_KEYS = ("num_beams", "length_penalty", "no_repeat_ngram_size", "min_length")
 # generation recipes that are not tasks/<task>/recipe.json
 RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
-                "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json"}
+                "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json",
+                "segmentation_multi": Path("segmentation") / "multi_criteria.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
@@ -94,7 +95,7 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
                        limit: Optional[int] = None, eval_limit: Optional[int] = None,
                        baseline_model: Optional[Callable] = None) -> dict:
     """Fine-tune a ``TextClassifier``; ``init="paddlenlp"`` trains ``baseline_model(config)`` instead."""
-    from .data.readers import load_classification_set
+    from .data.readers import evenly_spaced, load_classification_set
     from .pipelines.text_classification import TextClassifier
     from .training.trainer import seed_everything
 
@@ -114,7 +115,7 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
             examples, _ = load_classification_set(data_root, recipe["dataset"], name)
             data[split] = examples[:limit] if limit and split == "train" else examples
             if eval_limit and split != "train":  # smoke runs: evenly spaced, so both labels stay in
-                data[split] = data[split][::max(1, len(data[split]) // eval_limit)][:eval_limit]
+                data[split] = evenly_spaced(data[split], eval_limit)
     cols = lambda ex: ([e.text for e in ex], [names.get(e.label, e.label) for e in ex],  # noqa: E731
                        [e.text_pair for e in ex] if ex and ex[0].text_pair is not None else None)
     tr_x, tr_y, tr_p = cols(data["train"])
@@ -161,16 +162,30 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
                                                tokenize_chinese_chars=recipe.get("tokenize_chinese_chars"))
         if init == "random":
             _random_init(pipe, recipe["seed"])
-        train, _ = load_ner_set(data_root, recipe["dataset"], recipe["train_split"])
+        criteria = None
+        if recipe.get("criteria"):  # multi-criteria: {standard: split}; the first is the one evaluated
+            pipe.set_criteria(list(recipe["criteria"]))
+            train, criteria = [], []
+            for name, split in recipe["criteria"].items():
+                part, _ = load_ner_set(data_root, recipe["dataset"], split)
+                train += part
+                criteria += [name] * len(part)
+        else:
+            train, _ = load_ner_set(data_root, recipe["dataset"], recipe["train_split"])
         if recipe.get("holdout"):  # no dev file: a seeded slice of train is the dev set
             train, dev = holdout_split(train, recipe["holdout"], recipe["seed"])
         else:
             dev, _ = load_ner_set(data_root, recipe["dataset"], recipe["eval_split"])
+        if limit and criteria is not None:  # an evenly spaced slice keeps every criterion in
+            from .data.readers import evenly_spaced
+
+            picked = evenly_spaced(range(len(train)), limit)
+            train, criteria = [train[i] for i in picked], [criteria[i] for i in picked]
         train = train[:limit] if limit else train
         dev_x, dev_y = [e.text for e in dev], [e.entities for e in dev]
         alignment = pipe.alignment_report(dev_x, dev_y)
         summary = pipe.fit([e.text for e in train], [e.entities for e in train], dev_x, dev_y,
-                           output_dir=str(out), **args)
+                           criteria=criteria, output_dir=str(out), **args)
         extra = {"dev_alignment": alignment}
         if recipe.get("test_split"):
             test, _ = load_ner_set(data_root, recipe["dataset"], recipe["test_split"])

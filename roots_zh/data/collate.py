@@ -3,7 +3,7 @@ features of similar length into batches. Used by the Trainer and by every pipeli
 from __future__ import annotations
 
 import random
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -33,6 +33,31 @@ def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.
             arr[i, :len(v)] = v
         out[key] = arr
     return out
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: Optional[int] = None) -> List[List[int]]:
+    """Index batches for prediction, grouped by length (shortest first, stable) so little padding is run.
+
+    A batch holds at most ``batch_size`` rows and, when ``max_tokens`` is given, at most ``max_tokens``
+    padded tokens (rows x its longest row), so a batch of short texts can be larger than one of long texts
+    (fairseq's ``max_tokens``); a single row longer than the budget still forms its own batch."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise ValueError(f"`max_tokens` must be a positive int or None, got {max_tokens!r}")
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    batches: List[List[int]] = []
+    current: List[int] = []
+    for i in order:
+        length = int(lengths[i])
+        full = len(current) >= batch_size or (max_tokens is not None and (len(current) + 1) * length > max_tokens)
+        if current and full:
+            batches.append(current)
+            current = []
+        current.append(int(i))
+    if current:
+        batches.append(current)
+    return batches
 
 
 def bucketed_batches(features: List[Feature], batch_size: int, rng: random.Random,

@@ -61,12 +61,14 @@ def read_cws_gold(path: Union[str, Path]) -> Tuple[List[NerExample], ReadReport]
 
 
 def load_cws_test(dataset: str, data_root: Union[str, Path, None] = None) -> Tuple[List[NerExample], ReadReport]:
-    """A SIGHAN 2005 test set by name (``pku``, ``msr``, ``cityu``, ``as``) or a gold file path."""
+    """A SIGHAN 2005 test set by name (``pku``, ``msr``, ``cityu``, ``as``) or a gold file path (absolute,
+    or relative to ``<data_root>/cws``, e.g. ``train/nlpcc2016_weibo/nlpcc2016-wordseg-dev.dat``)."""
+    root = Path(data_root) if data_root is not None else shared_data_root()
     if dataset in SIGHAN_TEST:
-        root = Path(data_root) if data_root is not None else shared_data_root()
         return read_cws_gold(root / "cws" / "test" / SIGHAN_TEST[dataset])
-    if Path(dataset).suffix and Path(dataset).is_file():
-        return read_cws_gold(dataset)
+    for path in (Path(dataset), root / "cws" / dataset):
+        if path.suffix and path.is_file():
+            return read_cws_gold(path)
     raise ValueError(f"`dataset`={dataset!r} is not valid; choose one of {sorted(SIGHAN_TEST)} or a gold file path")
 
 

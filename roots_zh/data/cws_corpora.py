@@ -122,7 +122,7 @@ _PKU_DICT = "dict/pku_training_words.utf8"
 # "pd1998_pku": People's Daily with its merged compounds split back into PKU-dictionary words;
 # "pd1998_pku2": the same, and also the merges that the PKU-tagged slice writes apart (一次 → 一 次)
 # "pd1998_pos": the PKU-tagged slice with person names split (surname + given name): PKU standard;
-# "_a" / "_b": its even / odd paragraphs (usage statistics + training / dev)
+# "_a" / "_b": even / odd lines (pd1998_pos: usage statistics + training / dev; cnc_a: half of CNC)
 CWS_SPLITS = {
     "pd1998": (_RENMIN, None, None),
     "pd1998_pku": (_RENMIN, None, "pku_dict"),
@@ -132,6 +132,7 @@ CWS_SPLITS = {
     "pd1998_pos_b": (_PD_POS, "/", None),
     "sxu": (("train/sxu/train.txt",), None, None),
     "cnc": (("train/cnc/dev.txt", "train/cnc/test.txt"), None, None),
+    "cnc_a": (("train/cnc/dev.txt", "train/cnc/test.txt"), None, None),
     "weibo": (("train/nlpcc2016_weibo/nlpcc2016-word-seg-train.dat",), None, None),
     "weibo_dev": (("train/nlpcc2016_weibo/nlpcc2016-wordseg-dev.dat",), None, None),
     "zhuxian": (("train/zhuxian_pos/train.zhuxian.wordpos",), "_", None),

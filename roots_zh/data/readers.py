@@ -133,6 +133,12 @@ CLASSIFICATION_SETS: Dict[str, Tuple[Callable, Dict[str, str], dict]] = {
 }
 
 
+def evenly_spaced(items: Iterable[Any], limit: Optional[int]) -> list:
+    """``limit`` evenly spaced items (a smoke run's eval slice that keeps every label in), all without one."""
+    items = list(items)
+    return items[::max(1, len(items) // limit)][:limit] if limit else items
+
+
 def load_classification_set(data_root: Path, name: str, split: str) -> Tuple[List[Example], ReadReport]:
     from .sentiment_extra import is_sentiment_extra_set, load_sentiment_set
 

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import paddle
 import paddle.nn as nn
 
@@ -23,6 +22,7 @@ from ..tokenization.normalize import normalize
 from ..utils.env import BACKENDS
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
+from ..data.collate import sorted_batches
 from ..generation.search import GenerationConfig, generate
 
 logger = logging.getLogger(__name__)
@@ -242,9 +242,7 @@ class Seq2SeqPipeline(Pipeline):
                              f"(max_position_embeddings - max_source_length)")
         ids, flags = self.encode_sources(texts)
         outputs: List[str] = [""] * len(texts)
-        order = np.argsort([len(s) for s in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in sorted_batches([len(s) for s in ids], batch_size):
             tokens = generate(self.model if self.model is not None else self.config, [ids[i] for i in idx],
                               self.eos_token_id, self.tokenizer.pad_token_id, config, decoder=self.static_decoder)
             for i, row in zip(idx, tokens):

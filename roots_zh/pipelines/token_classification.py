@@ -25,6 +25,7 @@ from .windowing import encode_with_offsets, max_context_owner, run_sorted_batche
 
 logger = logging.getLogger(__name__)
 DECODINGS = ("viterbi", "argmax")
+CRITERIA_KEY = "criteria"  # config.extra: the annotation standards of a multi-criteria model
 
 
 def unit_starts(offsets: Sequence[Tuple[int, int]]) -> List[int]:
@@ -108,6 +109,53 @@ class TokenClassifier(Pipeline):
         if self.tags != tag_names(self.types, self.scheme):
             raise ValueError(f"config.id2label {self.tags} is not a {self.scheme} tag set")
         self._tag_index = {t: i for i, t in enumerate(self.tags)}
+        self.criteria: List[str] = list(self.config.extra.get(CRITERIA_KEY) or [])
+        self._criterion: Optional[str] = self.criteria[0] if self.criteria else None
+
+    # ------------------------------------------------------------------ criteria (multi-criteria tagging)
+    @property
+    def criterion(self) -> Optional[str]:
+        """The annotation standard predictions follow (a multi-criteria model, e.g. word segmentation
+        trained on several standards); ``None`` for a single-standard model."""
+        return self._criterion
+
+    @criterion.setter
+    def criterion(self, name: Optional[str]) -> None:
+        if name is None and not self.criteria:
+            return
+        self._criterion = check_choice(name, "criterion", self.criteria or [None])
+
+    def set_criteria(self, names: Sequence[str]) -> None:
+        """Make this (dygraph) model multi-criteria: criterion ``i`` is fed as token type ``i`` (an
+        embedding added to every token, as in multi-criteria word segmentation); new type rows start as a
+        copy of type 0. The names are saved in the config (``extra.criteria``); the first is the default."""
+        import paddle
+
+        names = [str(n) for n in names]
+        if not names or len(set(names)) != len(names) or any(not n.strip() for n in names):
+            raise ValueError(f"`criteria` must hold >= 1 distinct non-empty names, got {names}")
+        self.require_model("set_criteria")
+        table = self.model.roots.embeddings.token_type_embeddings
+        old = table.weight.numpy()
+        if len(names) > old.shape[0]:
+            grown = paddle.nn.Embedding(len(names), old.shape[1])
+            rows = np.concatenate([old, np.repeat(old[:1], len(names) - old.shape[0], axis=0)])
+            grown.weight.set_value(rows.astype(old.dtype))
+            self.model.roots.embeddings.token_type_embeddings = grown
+            self.config.type_vocab_size = len(names)
+        self.config.extra[CRITERIA_KEY] = names
+        self.criteria, self._criterion = names, names[0]
+
+    def _criterion_ids(self, n: int, criteria: Optional[Sequence[str]]) -> List[int]:
+        if criteria is None:
+            return [self.criteria.index(self._criterion) if self._criterion is not None else 0] * n
+        if len(criteria) != n:
+            raise ValueError(f"`criteria` has {len(criteria)} items but there are {n} texts")
+        index = {name: i for i, name in enumerate(self.criteria)}
+        bad = next((c for c in criteria if c not in index), None)
+        if bad is not None:
+            raise ValueError(f"`criteria` item {bad!r} is not one of the model's criteria {self.criteria}")
+        return [index[c] for c in criteria]
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
@@ -145,13 +193,16 @@ class TokenClassifier(Pipeline):
 
     # ------------------------------------------------------------------ features
     def _features(self, texts: List[str], entities: Optional[List[List[Span]]] = None,
-                  truncation: bool = False) -> Tuple[List[dict], List[dict], int]:
+                  truncation: bool = False, criteria: Optional[Sequence[str]] = None
+                  ) -> Tuple[List[dict], List[dict], int]:
         """Windowed model features (+ ``labels``), the per-text encodings, and the count of entities
-        that cannot be aligned to token edges."""
+        that cannot be aligned to token edges. ``criteria``: one criterion per text (default: the
+        pipeline's ``criterion``), fed as the token type."""
         from ..modeling.masks import IGNORE_INDEX
 
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         size = self.max_length - 2
+        type_ids = self._criterion_ids(len(texts), criteria)
         encs = encode_with_offsets(self.tokenizer, texts)
         feats, n_bad, n_cut = [], 0, 0
         for t, enc in enumerate(encs):
@@ -176,7 +227,7 @@ class TokenClassifier(Pipeline):
                             tag_ids[u] = IGNORE_INDEX
             for w, (s, e) in enumerate(windows):
                 n = e - s + 2
-                feat = {"input_ids": [cls_id] + ids[s:e] + [sep_id], "token_type_ids": [0] * n,
+                feat = {"input_ids": [cls_id] + ids[s:e] + [sep_id], "token_type_ids": [type_ids[t]] * n,
                         "attention_mask": [1] * n}
                 if tag_ids is not None:
                     feat["labels"] = [IGNORE_INDEX] + tag_ids[s:e] + [IGNORE_INDEX]
@@ -211,15 +262,18 @@ class TokenClassifier(Pipeline):
 
     # ------------------------------------------------------------------ train / evaluate
     def fit(self, texts: Sequence[str], entities: Sequence[Any], eval_texts: Optional[Sequence[str]] = None,
-            eval_entities: Optional[Sequence[Any]] = None, **training_args: Any) -> dict:
+            eval_entities: Optional[Sequence[Any]] = None, criteria: Optional[Sequence[str]] = None,
+            **training_args: Any) -> dict:
         """Fine-tune; ``entities[i]`` lists ``(type, start, end)`` (end exclusive) or dicts for
-        ``texts[i]``. ``training_args`` are ``TrainingArgs`` fields; the kept metric is entity ``f1``."""
+        ``texts[i]``. ``training_args`` are ``TrainingArgs`` fields; the kept metric is entity ``f1``.
+        ``criteria``: the annotation standard of each text (names from :meth:`set_criteria`); the
+        evaluation runs under the pipeline's ``criterion``."""
         from ..modeling.masks import IGNORE_INDEX
         from ..training.trainer import Trainer, TrainingArgs
 
         texts, _ = check_texts(texts, "texts")
         gold = self._check_entities(texts, entities)
-        features, _, n_bad = self._features(texts, gold)
+        features, _, n_bad = self._features(texts, gold, criteria=criteria)
         if n_bad:
             logger.info("%d training entities do not fall on token edges; their tokens are ignored", n_bad)
         evaluate_fn = None

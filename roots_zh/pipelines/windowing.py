@@ -49,10 +49,10 @@ def max_context_owner(windows: Sequence[Window], n_tokens: int) -> np.ndarray:
 def run_sorted_batches(lengths: Sequence[int], batch_size: int,
                        run: Callable[[List[int]], None]) -> None:
     """Call ``run(indices)`` on batches of feature indices grouped by length (less padding)."""
-    check_positive_int(batch_size, "batch_size")
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    for start in range(0, len(order), batch_size):
-        run([int(i) for i in order[start:start + batch_size]])
+    from ..data.collate import sorted_batches
+
+    for indices in sorted_batches(list(lengths), batch_size):
+        run(indices)
 
 
 def encode_with_offsets(tokenizer, texts: List[str]) -> List[Dict[str, list]]:

@@ -108,7 +108,8 @@ class WordSegmenter:
 
     @classmethod
     def from_pretrained(cls, name_or_dir=None, mode: str = "precise", user_dict: UserDict = None,
-                        backend: Optional[str] = None, merge_dict: UserDict = None, **options) -> "WordSegmenter":
+                        backend: Optional[str] = None, merge_dict: UserDict = None, standard: Optional[str] = None,
+                        **options) -> "WordSegmenter":
         """jieba modes need no model; ``mode="accurate"`` loads ``name_or_dir`` (default
         ``roots-cws``); traditional script is converted for the model unless ``normalize=`` says otherwise.
 
@@ -116,7 +117,10 @@ class WordSegmenter:
         cached under ``$ROOTS_HOME/inference`` (an exported directory is used as it is); ``"dygraph"``
         runs the Paddle model in Python. ``None`` (default) is ``"inference"``, falling back to dygraph
         with a logged warning if the export cannot be made or loaded. Inference gave the same words as
-        dygraph on all four SIGHAN 2005 test sets (21,850 sentences) at 1.5-1.7x its sentences/s."""
+        dygraph on all four SIGHAN 2005 test sets (21,850 sentences) at 1.5-1.7x its sentences/s.
+
+        ``standard``: the segmentation standard of a multi-criteria model (``tagger.criteria``, e.g.
+        ``"pku"``, ``"cnc"``); default: the model's first."""
         check_choice(mode, "mode", MODES)
         if backend is not None:
             check_choice(backend, "backend", BACKENDS)
@@ -125,6 +129,12 @@ class WordSegmenter:
             options.setdefault("normalize", "auto")
             tagger = _load_tagger(name_or_dir or DEFAULT_MODEL, backend, options)
             mode = "accurate"
+            if standard is not None:
+                if not tagger.criteria:
+                    raise ValueError(f"`standard`={standard!r}: this model was trained on one standard only")
+                tagger.criterion = standard
+        elif standard is not None:
+            raise ValueError("`standard` applies to mode='accurate' (the neural model)")
         return cls(mode, user_dict, tagger, merge_dict=merge_dict)
 
     @property

@@ -45,6 +45,13 @@ def test_score_segmenter_perfect_and_char_baseline(gold_file):
     assert chars["sentences"] == 1 and chars["n_pred"] == 10 and chars["precision"] == pytest.approx(2 / 10)
 
 
+def test_gold_file_relative_to_the_data_root(gold_file):
+    (gold_file.parent / "cws" / "train").mkdir(parents=True)
+    (gold_file.parent / "cws" / "train" / "x.utf8").write_text(gold_file.read_text("utf-8"), encoding="utf-8")
+    examples, _ = load_cws_test("train/x.utf8", gold_file.parent)
+    assert [e.text for e in examples] == ["共同创造美好的新世纪", "迎接新世纪"]
+
+
 def test_score_segmenter_validation(gold_file):
     with pytest.raises(ValueError, match="`dataset`"):
         score_segmenter(list, "ctb")

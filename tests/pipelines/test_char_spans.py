@@ -205,6 +205,30 @@ def test_accurate_mode_needs_a_model():
     assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:])) and all(e - s <= 5 for s, e in chunks)
 
 
+def test_standard_picks_the_criterion_of_a_multi_criteria_model(tmp_path):
+    from roots_zh.pipelines.token_classification import TokenClassifier
+    from roots_zh.pipelines.word_segmentation import WordSegmenter
+
+    tagger = TokenClassifier.from_pretrained("roots-base", labels=["w"], scheme="BMES", tokenize_chinese_chars=True)
+    with pytest.raises(ValueError, match="standard"):  # a model of one standard has no choice to make
+        WordSegmenter.from_pretrained(str(_saved(tagger, tmp_path / "one")), mode="accurate", backend="dygraph",
+                                      standard="pku")
+    tagger.set_criteria(["pku", "weibo"])
+    multi = _saved(tagger, tmp_path / "multi")
+    seg = WordSegmenter.from_pretrained(str(multi), mode="accurate", backend="dygraph", standard="weibo")
+    assert seg.tagger.criterion == "weibo"
+    assert WordSegmenter.from_pretrained(str(multi), mode="accurate", backend="dygraph").tagger.criterion == "pku"
+    with pytest.raises(ValueError, match="criterion"):
+        WordSegmenter.from_pretrained(str(multi), mode="accurate", backend="dygraph", standard="msr")
+    with pytest.raises(ValueError, match="standard"):
+        WordSegmenter.from_pretrained(mode="precise", standard="pku")
+
+
+def _saved(tagger, path):
+    tagger.save_pretrained(path)
+    return path
+
+
 def test_merge_dict_joins_model_words_without_moving_boundaries():
     from roots_zh.pipelines.word_segmentation import merge_words
 

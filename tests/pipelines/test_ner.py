@@ -212,3 +212,32 @@ def test_replace_model_moves_the_backend(tokenizer):
     after = ner.predict_tag_probs(["马云在杭州。"])[0][0]
     np.testing.assert_allclose(after, _direct_probs(ner, "马云在杭州。"), rtol=1e-4, atol=1e-5)
     assert not np.allclose(before, after)
+
+
+def test_criteria_feed_a_token_type_per_standard_and_round_trip(tokenizer, tmp_path):
+    """Multi-criteria tagging: each standard is a token type (new rows copy type 0), saved in the config."""
+    seg = tiny(tokenizer, ("w",), "BMES")
+    assert seg.criteria == [] and seg.criterion is None
+    type0 = seg.model.roots.embeddings.token_type_embeddings.weight.numpy()[0].copy()
+    seg.set_criteria(["pku", "cnc", "sxu"])
+    table = seg.model.roots.embeddings.token_type_embeddings.weight.numpy()
+    assert table.shape[0] == 3 and np.allclose(table[2], type0) and seg.config.type_vocab_size == 3
+    texts = ["结巴中文分词", "我爱北京天安门"]
+    spans = [[("w", 0, 2), ("w", 2, 4), ("w", 4, 6)], [("w", 0, 1), ("w", 1, 2), ("w", 2, 4), ("w", 4, 7)]]
+    feats, _, _ = seg._features(texts, spans, criteria=["cnc", "sxu"])
+    assert feats[0]["token_type_ids"] == [1] * len(feats[0]["input_ids"]) and set(feats[1]["token_type_ids"]) == {2}
+    assert set(seg._features(texts)[0][0]["token_type_ids"]) == {0}  # predictions follow the default (first)
+    seg.fit(texts * 4, spans * 4, criteria=["pku", "cnc"] * 4, epochs=1, batch_size=4)
+    seg.criterion = "sxu"
+    expected = seg.predict(texts)
+    seg.save_pretrained(tmp_path)
+    again = TokenClassifier.from_pretrained(tmp_path, max_length=64)
+    assert again.criteria == ["pku", "cnc", "sxu"] and again.criterion == "pku"
+    again.criterion = "sxu"
+    assert again.predict(texts) == expected
+    with pytest.raises(ValueError, match="criterion"):
+        again.criterion = "msr"
+    with pytest.raises(ValueError, match="criteria"):
+        seg.fit(texts, spans, criteria=["pku", "weibo"], epochs=1)
+    with pytest.raises(ValueError, match="criteria"):
+        seg.set_criteria(["pku", "pku"])

@@ -128,8 +128,10 @@ def test_ties_do_not_beat_and_scorers_must_score_the_same_texts():
         loco.run(argparse.Namespace(categories=["nope"], models_dir=".", limit=None, data_dir=None))
 
 
-def test_even_subset_and_real_category_data():
-    assert loco.even_subset(list(range(10)), 3) == [0, 3, 6] and loco.even_subset([1, 2], None) == [1, 2]
+def test_evenly_spaced_and_real_category_data():
+    from roots_zh.data.readers import evenly_spaced
+
+    assert evenly_spaced(list(range(10)), 3) == [0, 3, 6] and evenly_spaced([1, 2], None) == [1, 2]
     from roots_zh.utils.env import shared_data_root
 
     root = shared_data_root()

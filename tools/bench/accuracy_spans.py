@@ -66,7 +66,8 @@ def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
 
     def score(backend: Optional[str], key: str) -> Dict[str, float]:
         seg = WordSegmenter.from_pretrained(spec["model"], mode="accurate", backend=backend,
-                                            merge_dict=str(Path(root) / merge) if merge else None)
+                                            merge_dict=str(Path(root) / merge) if merge else None,
+                                            standard=spec.get("standard"))
 
         def segment(texts):
             offsets[key] = [out["offsets"] for out in seg.predict(texts)]  # the last call: all texts

@@ -94,21 +94,15 @@ def model_record(model_dir: Path, category: str) -> Tuple[dict, List[str]]:
     return record, warnings
 
 
-def even_subset(items: Sequence, limit: Optional[int]) -> list:
-    """``limit`` evenly spaced items (as finetune's ``--eval-limit``), all of them without a limit."""
-    items = list(items)
-    return items[::max(1, len(items) // limit)][:limit] if limit else items
-
-
 def load_category(root: Path, category: str, limit: Optional[int]) -> dict:
     """The held-out category's test texts (once), gold (positive?), the LOCO train split and which
     test texts the reference model saw in training (online_shopping train)."""
-    from roots_zh.data.readers import load_classification_set
+    from roots_zh.data.readers import evenly_spaced, load_classification_set
     from roots_zh.data.sentiment_extra import resolve_category
 
     name = resolve_category(category)
     test, _ = load_classification_set(root, f"online_shopping_loco:{category}", "test")
-    picked = even_subset(test, limit)
+    picked = evenly_spaced(test, limit)
     train, _ = load_classification_set(root, f"online_shopping_loco:{category}", "train")
     general_train, _ = load_classification_set(root, "online_shopping", "train")
     seen = {e.text for e in general_train if getattr(e, "category", None) == name}
