@@ -50,17 +50,21 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
             f"{'all but the word embeddings trained' if adapter['rank'] == 0 else 'LoRA + heads/LayerNorms'})"
             if adapter else KIND_OF[weight_dtype])
     ship_flags = f" --weight-dtype {weight_dtype}" if weight_dtype != "fp16" else ""
+    from roots_zh.recipes import recipe_path
+
+    trained = result.get("task") or task  # the recipe the run used (e.g. segmentation_multi for --task segmentation)
+    recipe_file = recipe_path(trained).relative_to(recipe_path(trained).parents[1].parent)
     return "\n".join([
         f"# {name}", "",
-        f"Fine-tuned by `tools/finetune.py --task {task}` from roots-base on the real data in `../shared/data/` "
-        f"(recipe `tasks/{task}/recipe.json`, with the overrides below). Shipped as a {kind}, {files_mb:.1f} MB. "
+        f"Fine-tuned by `tools/finetune.py --task {trained}` from roots-base on the real data in `../shared/data/` "
+        f"(recipe `{recipe_file.as_posix()}`, with the overrides below). Shipped as a {kind}, {files_mb:.1f} MB. "
         "Loaded by `Taskflow`, the pipelines' `from_pretrained` and `roots-zh`, with no download.", "",
         "## Measured (best dev checkpoint; figures from `result.json` of the run)", "",
         "| split | metrics |", "|---|---|", *_metric_lines(result), "",
         f"Training time: {result.get('train_seconds')} s on 2 CPU cores (often shared with other jobs).", "",
         "## Recipe", "", "```json", json.dumps(recipe, ensure_ascii=False, indent=2), "```", "",
         "Reproduce: `python tools/finetune.py --task "
-        f"{task} --model roots-base --out work_dirs/ship/{name}` with the same `--set` overrides, then "
+        f"{trained} --model roots-base --out work_dirs/ship/{name}` with the same `--set` overrides, then "
         f"`python tools/ship_model.py --from work_dirs/ship/{name} --name {name} --task {task}{ship_flags}`.", ""])
 
 
