@@ -155,6 +155,7 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
     start = time.time()
     if recipe_kind(recipe) == "ner":
         from .data.ner_qa import load_ner_set
+        from .data.readers import evenly_spaced
         from .pipelines.token_classification import TokenClassifier
 
         pipe = TokenClassifier.from_pretrained(model, labels=recipe["labels"], scheme=recipe.get("scheme", "BIO"),
@@ -177,11 +178,10 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
         else:
             dev, _ = load_ner_set(data_root, recipe["dataset"], recipe["eval_split"])
         if limit and criteria is not None:  # an evenly spaced slice keeps every criterion in
-            from .data.readers import evenly_spaced
-
             picked = evenly_spaced(range(len(train)), limit)
             train, criteria = [train[i] for i in picked], [criteria[i] for i in picked]
-        train = train[:limit] if limit else train
+        elif limit:
+            train = train[:limit]
         dev_x, dev_y = [e.text for e in dev], [e.entities for e in dev]
         alignment = pipe.alignment_report(dev_x, dev_y)
         summary = pipe.fit([e.text for e in train], [e.entities for e in train], dev_x, dev_y,

@@ -53,7 +53,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
     from roots_zh.recipes import recipe_path
 
     trained = result.get("task") or task  # the recipe the run used (e.g. segmentation_multi for --task segmentation)
-    recipe_file = recipe_path(trained).relative_to(recipe_path(trained).parents[1].parent)
+    recipe_file = recipe_path(trained).relative_to(ROOT)
     return "\n".join([
         f"# {name}", "",
         f"Fine-tuned by `tools/finetune.py --task {trained}` from roots-base on the real data in `../shared/data/` "

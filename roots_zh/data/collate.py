@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.validation import check_positive_int
+
 Feature = Dict[str, Sequence[int]]
 
 
@@ -41,10 +43,8 @@ def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: Optional
     A batch holds at most ``batch_size`` rows and, when ``max_tokens`` is given, at most ``max_tokens``
     padded tokens (rows x its longest row), so a batch of short texts can be larger than one of long texts
     (fairseq's ``max_tokens``); a single row longer than the budget still forms its own batch."""
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        raise ValueError(f"`max_tokens` must be a positive int or None, got {max_tokens!r}")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(max_tokens, "max_tokens", allow_none=True)
     order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
     batches: List[List[int]] = []
     current: List[int] = []

@@ -21,8 +21,8 @@ from ..modeling.outputs import PrefixLMOutput
 from ..tokenization.normalize import normalize
 from ..utils.env import BACKENDS
 from ..utils.validation import check_choice, check_positive_int, check_texts
-from .base import Pipeline
 from ..data.collate import sorted_batches
+from .base import Pipeline
 from ..generation.search import GenerationConfig, generate
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans
 from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
-from .windowing import encode_with_offsets, max_context_owner, run_sorted_batches, sliding_windows
+from ..data.collate import sorted_batches
+from .windowing import encode_with_offsets, max_context_owner, sliding_windows
 
 logger = logging.getLogger(__name__)
 DECODINGS = ("viterbi", "argmax")
@@ -109,10 +110,14 @@ class TokenClassifier(Pipeline):
         if self.tags != tag_names(self.types, self.scheme):
             raise ValueError(f"config.id2label {self.tags} is not a {self.scheme} tag set")
         self._tag_index = {t: i for i, t in enumerate(self.tags)}
-        self.criteria: List[str] = list(self.config.extra.get(CRITERIA_KEY) or [])
-        self._criterion: Optional[str] = self.criteria[0] if self.criteria else None
+        self._criterion: Optional[str] = (self.criteria or [None])[0]
 
     # ------------------------------------------------------------------ criteria (multi-criteria tagging)
+    @property
+    def criteria(self) -> List[str]:
+        """The annotation standards of a multi-criteria model (``config.extra.criteria``); ``[]`` otherwise."""
+        return list(self.config.extra.get(CRITERIA_KEY) or [])
+
     @property
     def criterion(self) -> Optional[str]:
         """The annotation standard predictions follow (a multi-criteria model, e.g. word segmentation
@@ -121,9 +126,11 @@ class TokenClassifier(Pipeline):
 
     @criterion.setter
     def criterion(self, name: Optional[str]) -> None:
-        if name is None and not self.criteria:
+        if not self.criteria:
+            if name is not None:
+                raise ValueError(f"`criterion`={name!r}: this model was trained on one standard only")
             return
-        self._criterion = check_choice(name, "criterion", self.criteria or [None])
+        self._criterion = check_choice(name, "criterion", self.criteria)
 
     def set_criteria(self, names: Sequence[str]) -> None:
         """Make this (dygraph) model multi-criteria: criterion ``i`` is fed as token type ``i`` (an
@@ -144,14 +151,14 @@ class TokenClassifier(Pipeline):
             self.model.roots.embeddings.token_type_embeddings = grown
             self.config.type_vocab_size = len(names)
         self.config.extra[CRITERIA_KEY] = names
-        self.criteria, self._criterion = names, names[0]
+        self._criterion = names[0]
 
     def _criterion_ids(self, n: int, criteria: Optional[Sequence[str]]) -> List[int]:
+        index = {name: i for i, name in enumerate(self.criteria)}
         if criteria is None:
-            return [self.criteria.index(self._criterion) if self._criterion is not None else 0] * n
+            return [index.get(self._criterion, 0)] * n
         if len(criteria) != n:
             raise ValueError(f"`criteria` has {len(criteria)} items but there are {n} texts")
-        index = {name: i for i, name in enumerate(self.criteria)}
         bad = next((c for c in criteria if c not in index), None)
         if bad is not None:
             raise ValueError(f"`criteria` item {bad!r} is not one of the model's criteria {self.criteria}")
@@ -315,7 +322,8 @@ class TokenClassifier(Pipeline):
             for row, i in enumerate(idx):
                 window_probs[i] = probs[row, 1:len(feats[i]["input_ids"]) - 1]
 
-        run_sorted_batches([len(f["input_ids"]) for f in feats], batch_size, run)
+        for idx in sorted_batches([len(f["input_ids"]) for f in feats], batch_size):
+            run(idx)
         out: List[np.ndarray] = []
         first = 0
         for enc in encs:

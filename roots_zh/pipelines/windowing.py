@@ -5,7 +5,7 @@ the original BERT ``doc_stride`` is the step instead: step = size - stride here)
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -44,15 +44,6 @@ def max_context_owner(windows: Sequence[Window], n_tokens: int) -> np.ndarray:
         owner[start:end][better] = w
         best[start:end][better] = score[better]
     return owner
-
-
-def run_sorted_batches(lengths: Sequence[int], batch_size: int,
-                       run: Callable[[List[int]], None]) -> None:
-    """Call ``run(indices)`` on batches of feature indices grouped by length (less padding)."""
-    from ..data.collate import sorted_batches
-
-    for indices in sorted_batches(list(lengths), batch_size):
-        run(indices)
 
 
 def encode_with_offsets(tokenizer, texts: List[str]) -> List[Dict[str, list]]:

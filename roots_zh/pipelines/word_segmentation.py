@@ -130,8 +130,6 @@ class WordSegmenter:
             tagger = _load_tagger(name_or_dir or DEFAULT_MODEL, backend, options)
             mode = "accurate"
             if standard is not None:
-                if not tagger.criteria:
-                    raise ValueError(f"`standard`={standard!r}: this model was trained on one standard only")
                 tagger.criterion = standard
         elif standard is not None:
             raise ValueError("`standard` applies to mode='accurate' (the neural model)")
