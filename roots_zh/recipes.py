@@ -22,6 +22,7 @@ GENERATION_KEYS = ("num_beams", "length_penalty", "no_repeat_ngram_size", "min_l
 # generation recipes that are not tasks/<task>/recipe.json
 RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json",
+                "translation_bidirectional": Path("translation") / "bidirectional.json",
                 "segmentation_multi": Path("segmentation") / "multi_criteria.json"}
 
 
@@ -232,13 +233,18 @@ def _baseline(pipeline, recipe: dict, train, pairs) -> Dict[str, float]:
 
 def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, recipe: dict,
                 limit: Optional[int] = None) -> dict:
-    """Fine-tune a summarizer or translator; score the model and a trivial baseline on the test sets."""
+    """Fine-tune a summarizer or translator; score the model and a trivial baseline on the test sets.
+    A translation recipe with ``"directions"`` (e.g. ``["zh-en", "en-zh"]``) trains one model on the pairs
+    of every direction (the source's language tells the model which way to go); the first direction is
+    the one evaluated on dev and the pipeline's default, and every test set is scored in each direction
+    (``"<set>/<split>"`` for the first, ``"<set>/<split> <direction>"`` for the others)."""
     from .data.seq2seq import load_seq2seq_set
     from .pipelines.summarization import Summarizer
     from .pipelines.translation import Translator
     from .utils.files import atomic_write_text
 
-    direction = recipe.get("direction", "zh-en")
+    directions = recipe.get("directions") or [recipe.get("direction", "zh-en")]
+    direction = directions[0]
     cls = Summarizer if recipe_kind(recipe) == "summarization" else Translator
     kwargs = {"max_source_length": recipe["max_source_length"], "max_target_length": recipe["max_target_length"]}
     if cls is Translator:
@@ -247,16 +253,20 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, re
     if init == "random":
         _random_init(pipe, recipe["seed"])
 
-    def load(dataset: str, split: str):
-        pairs, report = load_seq2seq_set(data_root, dataset, split, direction=direction)
+    def load(dataset: str, split: str, way: str = direction):
+        pairs, report = load_seq2seq_set(data_root, dataset, split, direction=way)
         return pairs, {"read": report.read, "skipped": report.skipped}
 
     train, train_report = [], {}
-    for dataset, split in recipe.get("train_sets") or [(recipe["dataset"], recipe["train_split"])]:
-        pairs, report = load(dataset, split)  # several sets are concatenated in order
-        train += pairs
-        train_report[f"{dataset}/{split}"] = report
-    train = train[:limit] if limit else train
+    for way in directions:
+        for dataset, split in recipe.get("train_sets") or [(recipe["dataset"], recipe["train_split"])]:
+            pairs, report = load(dataset, split, way)  # several sets (and directions) are concatenated in order
+            train += pairs
+            train_report[f"{dataset}/{split}" + (f" {way}" if way != direction else "")] = report
+    if limit:  # a smoke run: an evenly spaced slice keeps every direction in
+        from .data.readers import evenly_spaced
+
+        train = evenly_spaced(train, limit) if len(directions) > 1 else train[:limit]
     evals, _ = load(recipe["dataset"], recipe["eval_split"])
     evals = evals[:recipe.get("eval_limit") or len(evals)]
     start = time.time()
@@ -266,15 +276,20 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, re
     result = {"task": task, "model": model, "init": init, "train_pairs": len(train), "train_report": train_report,
               "dev": summary["best"], "train_seconds": round(time.time() - start, 1), "recipe": recipe, "test": {}}
     generation = {k: recipe[k] for k in GENERATION_KEYS if k in recipe}
-    for dataset, split in recipe["test_sets"]:
-        pairs, report = load(dataset, split)
-        pairs = pairs[:recipe.get("test_limit") or len(pairs)]
-        t0 = time.time()
-        scores = pipe.evaluate([p.source for p in pairs], [p.target for p in pairs], batch_size=64, **generation)
-        result["test"][f"{dataset}/{split}"] = {
-            "model": scores, "baseline": _baseline(pipe, recipe, train, pairs), "read": report,
-            "generation": generation, "seconds": round(time.time() - t0, 1),
-            "examples": pipe.predict([p.source for p in pairs[:3]], **generation)}
+    for way in directions:
+        if cls is Translator:
+            pipe.direction = way  # the BLEU tokenisation of the target language
+        for dataset, split in recipe["test_sets"]:
+            pairs, report = load(dataset, split, way)
+            pairs = pairs[:recipe.get("test_limit") or len(pairs)]
+            t0 = time.time()
+            scores = pipe.evaluate([p.source for p in pairs], [p.target for p in pairs], batch_size=64, **generation)
+            result["test"][f"{dataset}/{split}" + (f" {way}" if way != direction else "")] = {
+                "model": scores, "baseline": _baseline(pipe, recipe, train, pairs), "read": report,
+                "generation": generation, "seconds": round(time.time() - t0, 1),
+                "examples": pipe.predict([p.source for p in pairs[:3]], **generation)}
+    if cls is Translator:
+        pipe.direction = direction
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "result.json", json.dumps(result, ensure_ascii=False, indent=2))
     import dataclasses

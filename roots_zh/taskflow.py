@@ -31,8 +31,9 @@ class Taskflow:
     """``Taskflow(task, model=None, batch_size=32, device="cpu", backend=None, **pipeline_kwargs)``.
 
     ``model``: a registered name or a fine-tuned directory (default: the task's shipped model).
-    ``backend``: ``"dygraph"`` or ``"inference"`` (an export made once, cached under
-    ``$ROOTS_HOME/inference``); ``None`` is the pipeline's default: Paddle Inference for
+    ``backend``: ``"dygraph"``, ``"inference"`` (an export made once, cached under
+    ``$ROOTS_HOME/inference``) or ``"onnx"`` (ONNX Runtime on a dynamic-INT8 copy of that export; not for
+    generation tasks; ``roots-zh[onnx]``); ``None`` is the pipeline's default: Paddle Inference for
     ``word_segmentation`` with ``mode="accurate"``, dygraph for every other task.
     Call it with a str (returns a dict) or a list (returns a list of dicts). ``Taskflow.tasks()``
     lists the tasks, ``.help()`` prints the usage.
@@ -58,7 +59,7 @@ class Taskflow:
         cls = _load_class(self.spec.pipeline)
         source = self.model
         accepts = inspect.signature(cls.from_pretrained).parameters
-        if backend == "inference":
+        if backend in ("inference", "onnx"):  # both run the cached export
             if "backend" not in accepts:
                 raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
             if self.model is None:
@@ -66,6 +67,7 @@ class Taskflow:
                                  "pass mode='accurate' (the neural model) or use backend='dygraph'")
             from .pipelines.base import cached_export
 
+            check_choice(backend, "backend", getattr(cls, "BACKENDS", BACKENDS))
             source = str(cached_export(cls, self.model))
             pipeline_kwargs["backend"] = backend
         elif backend is not None and "backend" in accepts:

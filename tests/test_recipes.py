@@ -16,3 +16,22 @@ def test_every_recipe_has_a_valid_kind():
     with pytest.raises(ValueError, match="kind"):
         recipe_kind({"pipeline": "summarizer"})
     assert json.loads(Path(TASKS_DIR / "translation" / "recipe.json").read_text())["kind"] == "translation"
+
+
+def test_bidirectional_translation_recipe_trains_and_scores_both_ways(tmp_path, shared_data_dir):
+    from roots_zh.hub import load_registry
+    from roots_zh.recipes import run_recipe
+
+    if "roots-base" not in load_registry():
+        pytest.skip("roots-base not shipped")
+    overrides = {"max_steps": 1, "eval_every": 1000, "eval_limit": 2, "test_limit": 2, "batch_size": 4,
+                 "test_sets": [["tatoeba", "test"]], "max_source_length": 24, "max_target_length": 24}
+    result = run_recipe("translation_bidirectional", "roots-base", "pretrained", tmp_path / "run", shared_data_dir,
+                        overrides, limit=8)
+    assert set(result["train_report"]) == {"zh_en/train", "zh_en/train en-zh"}
+    assert result["test"]["tatoeba/test"]["model"]["signature_tokenize"] == "13a"  # English references
+    assert result["test"]["tatoeba/test en-zh"]["model"]["signature_tokenize"] == "zh"
+    source = result["test"]["tatoeba/test en-zh"]["examples"][0]["text"]
+    assert source.isascii()  # en-zh test inputs are the English side
+    saved = json.loads((tmp_path / "run" / "final" / "seq2seq_config.json").read_text())
+    assert saved["direction"] == "zh-en"  # the first direction is the pipeline's default

@@ -96,3 +96,22 @@ def test_fill_mask_on_paddle_inference_matches_dygraph(tmp_path, monkeypatch):
     slow, fast = Taskflow("fill_mask", top_k=3)(text), Taskflow("fill_mask", top_k=3, backend="inference")(text)
     for a, b in zip(slow, fast):
         assert [[p["token"] for p in ps] for ps in a["predictions"]] == [[p["token"] for p in ps] for ps in b["predictions"]]
+
+
+@pytest.mark.skipif("roots-ner" not in load_registry(), reason="roots-ner not shipped")
+def test_onnx_backend_runs_an_int8_copy_of_the_export(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("paddle2onnx")
+    monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
+    texts = ["马云在杭州创办了阿里巴巴集团。", "李白出生于碎叶城。", "没有实体的句子"]
+    reference = Taskflow("ner", backend="inference")(texts)
+    flow = Taskflow("ner", backend="onnx")
+    assert flow.backend == "onnx" and flow.pipeline.runtime == "onnx"
+    (exported,) = list((tmp_path / "home" / "inference").iterdir())
+    assert (exported / "model.int8.onnx").is_file()
+    for a, b in zip(reference, flow(texts)):  # INT8 weights: the same spans, scores close
+        assert [(e["type"], e["start"], e["end"]) for e in a["entities"]] == \
+               [(e["type"], e["start"], e["end"]) for e in b["entities"]]
+        assert all(abs(x["score"] - y["score"]) < 0.05 for x, y in zip(a["entities"], b["entities"]))
+    with pytest.raises(ValueError, match="backend"):
+        Taskflow("translation", backend="onnx")  # the decoders have no ONNX runtime

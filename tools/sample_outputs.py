@@ -3,6 +3,7 @@
 task README: the examples are drawn by ``random.Random(seed)``, not picked.
 
     python tools/sample_outputs.py --model roots-translate-zh-en --dataset tatoeba --split test
+    python tools/sample_outputs.py --model DIR --dataset tatoeba --split test --direction en-zh   # a two-way model
     python tools/sample_outputs.py --model roots-summarize --dataset lcsts --split test
 """
 from __future__ import annotations
@@ -35,17 +36,19 @@ def main(argv=None) -> int:
     p.add_argument("--split", required=True)
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--direction", help="translation: zh-en or en-zh (default: the model's)")
     p.add_argument("--data-root", default=str(DATA))
     ns = p.parse_args(argv)
     settings = json.loads((resolve_model_dir(ns.model) / "seq2seq_config.json").read_text(encoding="utf-8"))
     cls = Translator if settings.get("pipeline") == "Translator" else Summarizer
-    pipe = cls.from_pretrained(ns.model)
+    pipe = cls.from_pretrained(ns.model, **({"direction": ns.direction} if ns.direction else {}))
     kwargs = {"direction": pipe.direction} if cls is Translator else {}
     pairs, _ = load_seq2seq_set(Path(ns.data_root), ns.dataset, ns.split, **kwargs)
     picked = random.Random(ns.seed).sample(pairs, min(ns.n, len(pairs)))
     outputs = pipe.predict([q.source for q in picked])
     print(f"{len(picked)} examples of `{ns.dataset}/{ns.split}` drawn with `random.Random({ns.seed})` "
-          f"(`python tools/sample_outputs.py --model {ns.model} --dataset {ns.dataset} --split {ns.split}`):\n")
+          f"(`python tools/sample_outputs.py --model {ns.model} --dataset {ns.dataset} --split {ns.split}"
+          f"{' --direction ' + ns.direction if ns.direction else ''}`):\n")
     print("| source | reference | " + ns.model + " |\n|---|---|---|")
     for pair, out in zip(picked, outputs):
         print(f"| {cell(pair.source)} | {cell(pair.target)} | {cell(out[pipe.output_field])} |")

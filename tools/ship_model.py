@@ -54,9 +54,12 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
 
     trained = result.get("task") or task  # the recipe the run used (e.g. segmentation_multi for --task segmentation)
     recipe_file = recipe_path(trained).relative_to(ROOT)
+    start = result.get("model") or "roots-base"  # a directory: a continuation of an earlier run
+    origin = start if not ("/" in start or "\\" in start) else (
+        f"`{start}` (an earlier run of this recipe, continued; `tasks/` READMEs list the whole chain)")
     return "\n".join([
         f"# {name}", "",
-        f"Fine-tuned by `tools/finetune.py --task {trained}` from roots-base on the real data in `../shared/data/` "
+        f"Fine-tuned by `tools/finetune.py --task {trained}` from {origin} on the real data in `../shared/data/` "
         f"(recipe `{recipe_file.as_posix()}`, with the overrides below). Shipped as a {kind}, {files_mb:.1f} MB. "
         "Loaded by `Taskflow`, the pipelines' `from_pretrained` and `roots-zh`, with no download.", "",
         "## Measured (best dev checkpoint; figures from `result.json` of the run)", "",
@@ -64,7 +67,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
         f"Training time: {result.get('train_seconds')} s on 2 CPU cores (often shared with other jobs).", "",
         "## Recipe", "", "```json", json.dumps(recipe, ensure_ascii=False, indent=2), "```", "",
         "Reproduce: `python tools/finetune.py --task "
-        f"{trained} --model roots-base --out work_dirs/ship/{name}` with the same `--set` overrides, then "
+        f"{trained} --model {start} --out work_dirs/ship/{name}` with the same `--set` overrides, then "
         f"`python tools/ship_model.py --from work_dirs/ship/{name} --name {name} --task {task}{ship_flags}`.", ""])
 
 

@@ -75,11 +75,24 @@ def quantize_onnx(onnx_path: Union[str, os.PathLike], out_path: Union[str, os.Pa
     return target
 
 
+def int8_onnx_model(model_dir: Union[str, os.PathLike]) -> Path:
+    """``model.int8.onnx`` beside an exported directory's Paddle program: converted and quantized once,
+    then reused (the ``backend="onnx"`` of every encoder pipeline)."""
+    directory = Path(model_dir)
+    target = directory / INT8_NAME
+    if not target.is_file():
+        source = directory / ONNX_NAME
+        quantize_onnx(source if source.is_file() else export_onnx(directory), target)
+    return target
+
+
 class OnnxBackend:
     """ONNX Runtime session with the same ``run(feeds) -> list[ndarray]`` contract as ``Predictor``.
 
     ``InferenceSession.run`` is thread-safe, so one session serves every thread.
     """
+
+    runtime = "onnx"
 
     def __init__(self, onnx_path: Union[str, os.PathLike], threads: int = 2) -> None:
         import onnxruntime as ort

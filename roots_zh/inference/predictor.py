@@ -41,6 +41,8 @@ class Predictor:
     >>> logits, = p.run({"input_ids": ids, "token_type_ids": tt, "attention_mask": mask})
     """
 
+    runtime = "inference"
+
     def __init__(self, model_dir: Union[str, os.PathLike], device: str = "cpu", precision: str = "fp32",
                  threads: int = 2, pool_size: int = 1, ir_optim: bool = True, gpu_id: int = 0,
                  gpu_memory_mb: int = 512, trt_max_batch: int = 32, trt_max_seq_len: int = 512,

@@ -86,3 +86,28 @@ def save_weights(state: Dict[str, np.ndarray], path: Path, dtype: Optional[str] 
                 value = value.astype(dtype)
             arrays[key] = value
     return atomic_save(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))
+
+
+def average_weights(paths) -> Dict[str, np.ndarray]:
+    """The element-wise mean of several weight files of one architecture (a "model soup": fine-tunes
+    of the same base, e.g. different seeds); integer tensors must agree and are kept as they are."""
+    paths = [Path(p) for p in paths]
+    if len(paths) < 2:
+        raise ValueError(f"`paths` must name >= 2 weight files to average, got {len(paths)}")
+    states = [load_weights(p) for p in paths]
+    names = set(states[0])
+    for path, state in zip(paths[1:], states[1:]):
+        if set(state) != names:
+            raise ValueError(f"weights {path} hold other tensors than {paths[0]}: {sorted(set(state) ^ names)[:5]}")
+    out = {}
+    for name in sorted(names):
+        values = [s[name] for s in states]
+        if any(v.shape != values[0].shape for v in values):
+            raise ValueError(f"tensor {name!r} has different shapes: {[v.shape for v in values]}")
+        if values[0].dtype.kind == "f":
+            out[name] = np.mean(np.stack(values), axis=0).astype(np.float32)
+        elif all(np.array_equal(v, values[0]) for v in values):
+            out[name] = values[0]
+        else:
+            raise ValueError(f"integer tensor {name!r} differs between the files; they cannot be averaged")
+    return out

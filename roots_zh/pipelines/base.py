@@ -3,8 +3,8 @@ QuestionAnswerer, FillMask, Seq2SeqPipeline): one start-up (``Pipeline.open_pipe
 directory, tokenizer and runtime), settings that travel with the model (``SETTINGS_FILE``),
 ``save_pretrained`` (full checkpoint or adapter) and ``export`` (Paddle Inference).
 
-The runtime is dygraph (default) or Paddle Inference (``BACKENDS``); either runs behind the backend
-contract ``run(feeds) -> [arrays]`` (``roots_zh.inference.backend``).
+The runtime is dygraph (default), Paddle Inference or ONNX Runtime INT8 (``BACKENDS``); each runs behind
+the backend contract ``run(feeds) -> [arrays]`` (``roots_zh.inference.backend``).
 """
 from __future__ import annotations
 
@@ -25,14 +25,23 @@ def dygraph_backend(model, output_fields: Sequence[str]):
 
 
 def open_backend(directory: Union[str, os.PathLike], backend: str, options: Dict[str, Any]) -> Tuple[Any, Any]:
-    """``(predictor, config)`` for ``backend="inference"`` (an exported directory), else ``(None, None)``."""
+    """``(predictor, config)`` for ``backend="inference"`` / ``"onnx"`` (an exported directory; ONNX
+    Runtime runs its dynamic-INT8 copy, made once beside it), else ``(None, None)``."""
     check_choice(backend, "backend", BACKENDS)
     if backend == "dygraph":
         if options:
-            raise ValueError(f"{sorted(options)} apply only to backend='inference'")
+            raise ValueError(f"{sorted(options)} apply only to backend='inference' or 'onnx'")
         return None, None
-    from ..inference import Predictor
     from ..modeling import RootsConfig
+
+    if backend == "onnx":
+        from ..inference.onnx import OnnxBackend, int8_onnx_model
+
+        unknown = set(options) - {"threads"}
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} do not apply to backend='onnx' (it takes `threads`)")
+        return OnnxBackend(int8_onnx_model(directory), **options), RootsConfig.from_pretrained(directory)
+    from ..inference import Predictor
 
     return Predictor(directory, **options), RootsConfig.from_pretrained(directory)
 
@@ -98,6 +107,7 @@ class Pipeline:
 
     SETTINGS_FILE: ClassVar[Optional[str]] = None
     OUTPUT_FIELDS: ClassVar[Optional[Tuple[str, ...]]] = None
+    BACKENDS: ClassVar[Tuple[str, ...]] = BACKENDS  # the runtimes ``from_pretrained`` can open
 
     def __init__(self, model, tokenizer, config=None, backend=None, base_model: Optional[str] = None) -> None:
         """``model`` runs in dygraph; without one, pass an exported runtime ``backend`` (an object with
@@ -112,8 +122,8 @@ class Pipeline:
 
     @property
     def runtime(self) -> str:
-        """``"dygraph"`` or ``"inference"`` (an exported runtime: no dygraph model)."""
-        return "dygraph" if self.model is not None else "inference"
+        """``"dygraph"``, or the exported runtime's name (``"inference"``, ``"onnx"``; no dygraph model)."""
+        return "dygraph" if self.model is not None else getattr(self.backend, "runtime", "inference")
 
     def replace_model(self, model) -> None:
         """Swap the dygraph model (e.g. for re-initialised weights); the default backend follows it."""

@@ -19,7 +19,7 @@ from ..modeling.heads import token_cross_entropy
 from ..modeling.masks import IGNORE_INDEX
 from ..modeling.outputs import PrefixLMOutput
 from ..tokenization.normalize import normalize
-from ..utils.env import BACKENDS
+from ..utils.env import GENERATION_BACKENDS
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from ..data.collate import sorted_batches
 from .base import Pipeline
@@ -60,6 +60,7 @@ class Seq2SeqPipeline(Pipeline):
     output_field = "output"
     main_metric = "rougeL"
     SETTINGS_FILE = PIPELINE_CONFIG
+    BACKENDS = GENERATION_BACKENDS  # no ONNX decoder
 
     def __init__(self, model, tokenizer, max_source_length: int = 256, max_target_length: int = 64,
                  generation: Optional[GenerationConfig] = None, base_model: Optional[str] = None) -> None:
@@ -99,7 +100,7 @@ class Seq2SeqPipeline(Pipeline):
         ``normalize``: input normalisation preset (``"auto"``: traditional script through OpenCC t2s)."""
         from ..modeling import RootsForPrefixLM
 
-        check_choice(backend, "backend", BACKENDS)
+        check_choice(backend, "backend", cls.BACKENDS)
 
         # the tokenizer start-up of every pipeline; the decoder backend is opened below
         directory, tokenizer, _, _ = cls.open_pipeline(name_or_dir, "dygraph", {}, normalize=normalize)

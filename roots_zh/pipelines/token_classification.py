@@ -196,6 +196,8 @@ class TokenClassifier(Pipeline):
             tags = tag_names(types, scheme)
             overrides = {"num_labels": len(tags), "id2label": dict(enumerate(tags))}
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
+        if labels is not None:  # a new head is a new task: the source's annotation standards do not apply
+            model.config.extra.pop(CRITERIA_KEY, None)
         return cls(model, tokenizer, max_length, stride, decoding=decoding, base_model=str(name_or_dir))
 
     # ------------------------------------------------------------------ features

@@ -43,7 +43,7 @@ def _pipeline_options(task: str, backend: str, max_length: int, threads: int) ->
     options: Dict[str, Any] = {}
     if "max_length" in params:
         options["max_length"] = max_length
-    if "threads" in params or (backend == "inference" and open_kwargs):
+    if "threads" in params or (backend != "dygraph" and open_kwargs):
         options["threads"] = threads
     return options
 
@@ -62,12 +62,12 @@ def taskflow_factory(task: str) -> TaskFactory:
         check_positive_int(threads, "threads")
         set_cpu_threads(threads)
         flow = None
-        if backend == "inference":
+        if backend != "dygraph":
             try:
-                flow = Taskflow(task, model=model, backend="inference",
-                                **_pipeline_options(task, "inference", max_length, threads))
-            except Exception as exc:  # noqa: BLE001 - no inference path (or export) for this task: say why
-                logger.warning("%s: Paddle Inference is not available (%s: %s); serving with dygraph", task,
+                flow = Taskflow(task, model=model, backend=backend,
+                                **_pipeline_options(task, backend, max_length, threads))
+            except Exception as exc:  # noqa: BLE001 - no exported path for this task (or runtime): say why
+                logger.warning("%s: backend %r is not available (%s: %s); serving with dygraph", task, backend,
                                type(exc).__name__, exc)
                 backend = "dygraph"
         if flow is None:

@@ -5,8 +5,10 @@ import os
 from pathlib import Path
 
 # The runtimes of every pipeline, Taskflow, the CLI and the server (one tuple, imported everywhere):
-# dygraph (the paddle model in Python) or Paddle Inference (an exported directory).
-BACKENDS = ("dygraph", "inference")
+# dygraph (the paddle model in Python), Paddle Inference (an exported directory) or ONNX Runtime with
+# dynamic INT8 weights (made from an exported directory; encoder pipelines only, ``roots-zh[onnx]``).
+BACKENDS = ("dygraph", "inference", "onnx")
+GENERATION_BACKENDS = ("dygraph", "inference")  # the decoders of the seq2seq pipelines
 
 
 def roots_home() -> Path:

@@ -87,7 +87,9 @@ def test_pipeline_inference_backend_equals_dygraph(classifier, exported, texts):
     with pytest.raises(ValueError, match="labels"):
         TextClassifier.from_pretrained(exported, backend="inference", labels=["a", "b"])
     with pytest.raises(ValueError, match="backend"):
-        TextClassifier.from_pretrained(exported, backend="onnx")
+        TextClassifier.from_pretrained(exported, backend="tensorrt")
+    with pytest.raises(ValueError, match="precision"):  # a Predictor option
+        TextClassifier.from_pretrained(exported, backend="onnx", precision="fp32")
 
 
 def test_pool_from_8_threads_gives_identical_answers(exported, tokenizer, texts):

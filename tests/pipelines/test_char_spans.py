@@ -188,8 +188,10 @@ def test_accurate_segmentation_falls_back_to_dygraph(monkeypatch, caplog):
     assert seg.predict("结巴中文分词")["words"]
     with pytest.raises(RuntimeError, match="no export"):
         WordSegmenter.from_pretrained(mode="accurate", backend="inference")
-    with pytest.raises(ValueError, match="backend"):
+    with pytest.raises(RuntimeError, match="no export"):  # an explicit choice never falls back
         WordSegmenter.from_pretrained(mode="accurate", backend="onnx")
+    with pytest.raises(ValueError, match="backend"):
+        WordSegmenter.from_pretrained(mode="accurate", backend="tensorrt")
 
 
 def test_accurate_mode_needs_a_model():

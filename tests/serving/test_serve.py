@@ -347,4 +347,4 @@ def test_task_without_inference_falls_back_to_dygraph(caplog, monkeypatch):
     assert "serving with dygraph" in caplog.text and "not available for word_segmentation" in caplog.text
     assert handle(["结巴中文分词"])[0]["words"]
     with pytest.raises(ValueError, match="backend"):
-        build_handler("sentiment_analysis", None, backend="onnx")
+        build_handler("sentiment_analysis", None, backend="tensorrt")

@@ -35,6 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--skip-baselines", nargs="*", default=[],
                    help="baselines to leave out (e.g. random_init paddlenlp_same_size)")
+    p.add_argument("--model", help="a candidate (a fine-tuned directory, e.g. work_dirs/ft/RUN/final) scored in "
+                   "place of each row's shipped model; needs --tasks; writes no results and checks no floors")
     p.set_defaults(func=run)
 
 
@@ -198,8 +200,13 @@ def run(args: argparse.Namespace) -> int:
     root = data_dir(args.data_dir)
     registry = load_registry()
     rows, failures, skipped = [], [], []
+    candidate = getattr(args, "model", None)
+    if candidate and not args.tasks:
+        raise ValueError("--model scores a candidate on the rows of --tasks; name them")
     for task, spec in task_specs(args.tasks).items():
-        if spec["model"] not in registry:
+        if candidate:
+            spec = {**spec, "model": candidate}
+        elif spec["model"] not in registry:
             skipped.append(f"{task}: model {spec['model']} is not shipped")
             continue
         limit = spec.get("quick_n", 400) if args.quick else None
@@ -230,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(table, cols))
     for line in skipped:
         print("skipped:", line)
+    if candidate:  # a candidate is compared, not recorded
+        return 0
     name = NAME + ("_quick" if args.quick else "")
     previous = RESULTS_DIR / f"{name}.json"
     if args.tasks and previous.is_file():  # a partial run updates its tasks, keeps the others' rows
