@@ -2,8 +2,8 @@
 """Ten random (seeded) outputs of a shipped generation model on a test set, as a Markdown table for the
 task README: the examples are drawn by ``random.Random(seed)``, not picked.
 
-    python tools/sample_outputs.py --model roots-translate-zh-en --dataset tatoeba --split test
-    python tools/sample_outputs.py --model DIR --dataset tatoeba --split test --direction en-zh   # a two-way model
+    python tools/sample_outputs.py --model roots-translate --dataset tatoeba --split test
+    python tools/sample_outputs.py --model roots-translate --dataset tatoeba --split test --direction en-zh
     python tools/sample_outputs.py --model roots-summarize --dataset lcsts --split test
 """
 from __future__ import annotations

@@ -42,9 +42,9 @@ TASKS: Dict[str, TaskSpec] = {
         'Taskflow("summarization")("<a news paragraph>") -> {"text": ..., "summary": ...} '
         '(a headline-style summary; trained on news headlines, LCSTS and CSL titles)'),
     "translation": TaskSpec(
-        "roots_zh.pipelines.translation:Translator", "roots-translate-zh-en",
+        "roots_zh.pipelines.translation:Translator", "roots-translate",
         'Taskflow("translation")("我爱自然语言处理。") -> {"text": ..., "translation": ...} '
-        '(Chinese to English)'),
+        '(Chinese to English and English to Chinese: the source\'s language picks the way)'),
     "word_segmentation": TaskSpec(
         "roots_zh.pipelines.word_segmentation:WordSegmenter", None,
         'Taskflow("word_segmentation")("结巴中文分词") -> {"text": ..., "words": ["结巴", "中文", "分词"], ...} '

@@ -13,7 +13,9 @@ DIRECTIONS = ("zh-en", "en-zh")
 
 
 class Translator(Seq2SeqPipeline):
-    """Fine-tune and run a translator for one ``direction``.
+    """Fine-tune and run a translator for one ``direction`` (a two-way model, trained with a recipe's
+    ``"directions"``, such as the shipped ``roots-translate``, translates whichever language it is given;
+    ``direction`` then only picks the BLEU tokenisation of :meth:`evaluate`).
 
     >>> tr = Translator.from_pretrained("roots-base", direction="zh-en")
     >>> tr.fit(zh_sentences, en_sentences, epochs=3); tr.predict("我知道。")

@@ -14,11 +14,11 @@ def _pairs(spec: dict, root: Path, split: str, limit: Optional[int]):
     return pairs[:limit] if limit else pairs
 
 
-def _evaluate(cls_path: str, spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+def _evaluate(cls_path: str, spec: dict, root: Path, limit: Optional[int], **options) -> Dict[str, float]:
     import importlib
 
     module, name = cls_path.split(":")
-    pipe = getattr(importlib.import_module(module), name).from_pretrained(spec["model"])
+    pipe = getattr(importlib.import_module(module), name).from_pretrained(spec["model"], **options)
     pairs = _pairs(spec, root, spec["split"], limit)
     return pipe.evaluate([p.source for p in pairs], [p.target for p in pairs], batch_size=64,
                          **spec.get("generation", {}))
@@ -29,7 +29,9 @@ def eval_summarization(spec: dict, root: Path, limit: Optional[int]) -> Dict[str
 
 
 def eval_translation(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    return _evaluate("roots_zh.pipelines.translation:Translator", spec, root, limit)
+    # the row's direction also picks the BLEU tokenisation (zh for Chinese output)
+    options = {"direction": spec["direction"]} if spec.get("direction") else {}
+    return _evaluate("roots_zh.pipelines.translation:Translator", spec, root, limit, **options)
 
 
 def _extractive(spec: dict, root: Path, limit: Optional[int], pick) -> Dict[str, float]:
