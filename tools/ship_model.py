@@ -56,7 +56,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
     recipe_file = recipe_path(trained).relative_to(ROOT)
     start = result.get("model") or "roots-base"  # a directory: a continuation of an earlier run
     origin = start if not ("/" in start or "\\" in start) else (
-        f"`{start}` (an earlier run of this recipe, continued; `tasks/` READMEs list the whole chain)")
+        f"`{start}` (an earlier fine-tuned run, continued; the task README lists the whole chain)")
     return "\n".join([
         f"# {name}", "",
         f"Fine-tuned by `tools/finetune.py --task {trained}` from {origin} on the real data in `../shared/data/` "
