@@ -257,12 +257,15 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, re
         pairs, report = load_seq2seq_set(data_root, dataset, split, direction=way)
         return pairs, {"read": report.read, "skipped": report.skipped}
 
+    def key(dataset: str, split: str, way: str) -> str:  # a result key; other directions are suffixed
+        return f"{dataset}/{split}" + (f" {way}" if way != direction else "")
+
     train, train_report = [], {}
     for way in directions:
         for dataset, split in recipe.get("train_sets") or [(recipe["dataset"], recipe["train_split"])]:
             pairs, report = load(dataset, split, way)  # several sets (and directions) are concatenated in order
             train += pairs
-            train_report[f"{dataset}/{split}" + (f" {way}" if way != direction else "")] = report
+            train_report[key(dataset, split, way)] = report
     if limit:  # a smoke run: an evenly spaced slice keeps every direction in
         from .data.readers import evenly_spaced
 
@@ -284,7 +287,7 @@ def run_seq2seq(task: str, model: str, init: str, out: Path, data_root: Path, re
             pairs = pairs[:recipe.get("test_limit") or len(pairs)]
             t0 = time.time()
             scores = pipe.evaluate([p.source for p in pairs], [p.target for p in pairs], batch_size=64, **generation)
-            result["test"][f"{dataset}/{split}" + (f" {way}" if way != direction else "")] = {
+            result["test"][key(dataset, split, way)] = {
                 "model": scores, "baseline": _baseline(pipe, recipe, train, pairs), "read": report,
                 "generation": generation, "seconds": round(time.time() - t0, 1),
                 "examples": pipe.predict([p.source for p in pairs[:3]], **generation)}

@@ -59,7 +59,7 @@ class Taskflow:
         cls = _load_class(self.spec.pipeline)
         source = self.model
         accepts = inspect.signature(cls.from_pretrained).parameters
-        if backend in ("inference", "onnx"):  # both run the cached export
+        if backend not in (None, "dygraph"):  # every exported runtime runs the cached export
             if "backend" not in accepts:
                 raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
             if self.model is None:

@@ -50,12 +50,13 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
             f"{'all but the word embeddings trained' if adapter['rank'] == 0 else 'LoRA + heads/LayerNorms'})"
             if adapter else KIND_OF[weight_dtype])
     ship_flags = f" --weight-dtype {weight_dtype}" if weight_dtype != "fp16" else ""
+    from roots_zh.hub import load_registry
     from roots_zh.recipes import recipe_path
 
     trained = result.get("task") or task  # the recipe the run used (e.g. segmentation_multi for --task segmentation)
     recipe_file = recipe_path(trained).relative_to(ROOT)
-    start = result.get("model") or "roots-base"  # a directory: a continuation of an earlier run
-    origin = start if not ("/" in start or "\\" in start) else (
+    start = result.get("model") or "roots-base"  # not a registered name: a continuation of an earlier run
+    origin = start if start in load_registry() else (
         f"`{start}` (an earlier fine-tuned run, continued; the task README lists the whole chain)")
     return "\n".join([
         f"# {name}", "",
