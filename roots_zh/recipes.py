@@ -161,7 +161,8 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
 
         pipe = TokenClassifier.from_pretrained(model, labels=recipe["labels"], scheme=recipe.get("scheme", "BIO"),
                                                max_length=recipe["max_length"], stride=recipe.get("stride", 32),
-                                               tokenize_chinese_chars=recipe.get("tokenize_chinese_chars"))
+                                               tokenize_chinese_chars=recipe.get("tokenize_chinese_chars"),
+                                               crf=bool(recipe.get("crf")))
         if init == "random":
             _random_init(pipe, recipe["seed"])
         criteria = None

@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from roots_zh.recipes import RECIPE_FILES, RECIPE_KINDS, TASKS_DIR, load_recipe, recipe_kind
@@ -35,3 +36,18 @@ def test_bidirectional_translation_recipe_trains_and_scores_both_ways(tmp_path, 
     assert source.isascii()  # en-zh test inputs are the English side
     saved = json.loads((tmp_path / "run" / "final" / "seq2seq_config.json").read_text())
     assert saved["direction"] == "zh-en"  # the first direction is the pipeline's default
+
+
+def test_ner_recipe_with_crf_saves_a_crf_model(tmp_path, shared_data_dir):
+    from roots_zh.hub import load_registry
+    from roots_zh.pipelines.token_classification import TokenClassifier
+    from roots_zh.recipes import run_recipe
+
+    if "roots-base" not in load_registry():
+        pytest.skip("roots-base not shipped")
+    overrides = {"crf": True, "max_steps": 2, "epochs": 1, "batch_size": 4, "eval_every": 1000}
+    result = run_recipe("cluener", "roots-base", "pretrained", tmp_path / "run", shared_data_dir, overrides, limit=8)
+    assert result["recipe"]["crf"] is True and 0.0 <= result["dev"]["f1"] <= 1.0
+    pipe = TokenClassifier.from_pretrained(tmp_path / "run" / "final")
+    assert pipe.model.config.crf and pipe.crf_scores.shape == (len(pipe.tags) + 2, len(pipe.tags))
+    assert np.abs(pipe.crf_scores).max() > 0  # two steps at the CRF's learning rate move the scores

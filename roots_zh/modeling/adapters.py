@@ -30,7 +30,7 @@ ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter.safetensors"
 LORA_TARGETS = ("qkv", "out", "fc1", "fc2")
 # parameters trained in full next to the LoRA matrices: task heads, pooler and every LayerNorm
-FULL_TRAIN_PATTERNS = ("classifier.", "qa_outputs.", "lm_head.", "pooler.", "_norm.", "embeddings.layer_norm.", "crf.")
+FULL_TRAIN_PATTERNS = ("classifier.", "qa_outputs.", "lm_head.", "pooler.", "_norm.", "embeddings.layer_norm.", "crf")
 
 
 # "rank 0": no low-rank update; everything but the (tied, largest) word embeddings trains in full

@@ -67,6 +67,8 @@ class RootsConfig:
         classifier_pooling: what a sequence-classification head reads: ``"cls"`` (BERT's tanh pooler
             over [CLS], the default) or ``"mean"`` (mean of the last hidden states over real tokens,
             no pooler), which uses token features straight from MLM pretraining.
+        crf: a token-classification head with a linear-chain CRF (learned transition scores,
+            ``roots_zh.modeling.crf``) instead of per-token cross-entropy.
     """
 
     model_type = "roots"
@@ -95,6 +97,7 @@ class RootsConfig:
         knowledge_fusion: Optional[Dict[str, Any]] = None,
         pre_layer_norm: bool = False,
         classifier_pooling: str = "cls",
+        crf: bool = False,
         **kwargs: Any,
     ) -> None:
         self.vocab_size = _typed(vocab_size, int, "vocab_size")
@@ -129,6 +132,9 @@ class RootsConfig:
             raise ValueError(f"RootsConfig.classifier_pooling must be one of {CLASSIFIER_POOLINGS}, "
                              f"got {classifier_pooling!r}")
         self.classifier_pooling = classifier_pooling
+        if not isinstance(crf, bool):
+            raise ValueError(f"RootsConfig.crf must be a bool, got {crf!r}")
+        self.crf = crf
         # Fields of other libraries' files that do not change the architecture are kept, not lost.
         self.extra = {k: v for k, v in kwargs.items() if not k.startswith("_")}
         self.validate()

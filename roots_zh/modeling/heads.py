@@ -6,6 +6,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .config import RootsConfig
+from .crf import CRF_LR_SCALE, crf_loss
 from .layers import RootsLMHead
 from .masks import IGNORE_INDEX
 from .model import RootsModel, RootsPreTrainedModel
@@ -116,20 +117,36 @@ class RootsForSequenceClassification(RootsPreTrainedModel):
 
 
 class RootsForTokenClassification(RootsPreTrainedModel):
-    """Per-token dropout -> linear (NER tags); labels ``IGNORE_INDEX`` on special/sub-word tokens."""
+    """Per-token dropout -> linear (NER tags); labels ``IGNORE_INDEX`` on special/sub-word tokens.
+
+    With ``config.crf`` the loss is a linear-chain CRF's (``crf.crf_loss``) over learned
+    transition scores ``self.crf`` ``[T + 2, T]``; the logits stay the emission scores, and the
+    saved config carries a copy of the scores (``extra["crf_scores"]``) for exported runtimes."""
 
     def __init__(self, config: RootsConfig) -> None:
         super().__init__(config)
         self.roots = RootsModel(config, add_pooling_layer=False)
         self.dropout = _dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.crf = None
+        if config.crf:
+            self.crf = self.create_parameter(
+                [config.num_labels + 2, config.num_labels], attr=paddle.ParamAttr(learning_rate=CRF_LR_SCALE),
+                default_initializer=nn.initializer.Constant(0.0))
         self.post_init()
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None, **backbone_kwargs):
         hidden = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs).last_hidden_state
         logits = self.classifier(self.dropout(hidden))
-        loss = token_cross_entropy(logits, labels) if labels is not None else None
+        loss = None
+        if labels is not None:
+            loss = token_cross_entropy(logits, labels) if self.crf is None else crf_loss(logits, labels, self.crf)
         return TokenClassifierOutput(loss, logits)
+
+    def save_pretrained(self, save_directory, dtype=None):
+        if self.crf is not None:
+            self.config.extra["crf_scores"] = self.crf.numpy().round(5).tolist()
+        return super().save_pretrained(save_directory, dtype=dtype)
 
 
 class RootsForQuestionAnswering(RootsPreTrainedModel):

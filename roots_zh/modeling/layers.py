@@ -76,7 +76,8 @@ class RootsAttention(nn.Layer):
         self.attn_dropout = nn.Dropout(config.attention_probs_dropout_prob)
 
     def forward(self, x, bias, cache: Optional[KVCache] = None) -> Tuple[paddle.Tensor, KVCache]:
-        batch, seq = paddle.shape(x)[0], paddle.shape(x)[1]
+        # static graphs keep symbolic axes; eager calls (e.g. one decoding step) skip four shape ops
+        batch, seq = (x.shape[0], x.shape[1]) if paddle.in_dynamic_mode() else (paddle.shape(x)[0], paddle.shape(x)[1])
         qkv = self.qkv(x).reshape([batch, seq, 3, self.num_heads, self.head_dim])  # (B, S, 3, nh, hd)
         # unbind, not qkv[0..2]: three slice grads each wrote a zeroed full-size tensor (attention
         # fwd+bwd 220 -> 160 ms at 32x128 on 2 cores); the scale goes on q, the smaller tensor

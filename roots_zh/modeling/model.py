@@ -21,7 +21,7 @@ from .masks import build_attention_bias
 from .outputs import BaseModelOutput
 
 logger = logging.getLogger(__name__)
-HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.")
+HEAD_PREFIXES = ("lm_head.", "classifier.", "qa_outputs.", "crf")
 
 
 class RootsPreTrainedModel(nn.Layer):
@@ -163,7 +163,8 @@ class RootsModel(RootsPreTrainedModel):
         if input_ids.ndim != 2:
             raise ValueError(f"`input_ids` must be [batch, seq_len], got shape {input_ids.shape}")
         if input_ids.size > 0:
-            lo, hi = int(input_ids.min()), int(input_ids.max())
+            ids = input_ids.numpy()  # one copy instead of two reductions and two syncs
+            lo, hi = int(ids.min()), int(ids.max())
             if lo < 0 or hi >= self.config.vocab_size:
                 raise ValueError(f"`input_ids` holds ids in [{lo}, {hi}] outside the vocabulary "
                                  f"[0, {self.config.vocab_size})")

@@ -3,12 +3,12 @@
 A safetensors file is in this format when its metadata holds ``roots_weight_dtype = "int8"``;
 ``load_weights`` then dequantizes it to float32, so loading needs no flag. Layout:
 
-* every floating 2-D tensor with both dims >= ``MIN_DIM`` (linear weights ``[in, out]``, embedding
+* every floating 2-D tensor with both dims >= ``MIN_DIM`` and ``MIN_SIZE`` values (linear weights ``[in, out]``, embedding
   tables ``[vocab, hidden]``, the tied word embeddings) is stored as ``<name>`` (int8 in
   [-127, 127], symmetric) plus ``<name>::int8_scale`` (float32). The scale has shape
   ``[rows, 1]`` (one per row) or ``[1, cols]`` (one per column: a Linear's output channel);
   ``value = int8 * scale``. The writer picks, per tensor, the axis with the lower squared error.
-* everything else (biases, LayerNorms, small heads, e.g. a ``[hidden, 2]`` classifier) as float16;
+* everything else (biases, LayerNorms, small heads, e.g. a ``[hidden, 2]`` classifier or CRF scores) as float16;
   non-float tensors unchanged.
 
 ``::`` cannot occur in a parameter name (dotted Python identifiers), so scale names never collide.
@@ -24,12 +24,13 @@ METADATA_KEY = "roots_weight_dtype"
 INT8 = "int8"
 SCALE_SUFFIX = "::int8_scale"
 MIN_DIM = 16
+MIN_SIZE = 1024  # smaller tables (e.g. CRF transition scores) stay float16
 QMAX = 127
 
 
 def is_quantizable(value: np.ndarray) -> bool:
-    """A floating 2-D tensor with both dims >= ``MIN_DIM``."""
-    return value.dtype.kind == "f" and value.ndim == 2 and min(value.shape) >= MIN_DIM
+    """A floating 2-D tensor with both dims >= ``MIN_DIM`` and at least ``MIN_SIZE`` values."""
+    return value.dtype.kind == "f" and value.ndim == 2 and min(value.shape) >= MIN_DIM and value.size >= MIN_SIZE
 
 
 def quantize_along(weight: np.ndarray, axis: int) -> Tuple[np.ndarray, np.ndarray]:

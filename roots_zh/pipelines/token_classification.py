@@ -112,6 +112,15 @@ class TokenClassifier(Pipeline):
         self._tag_index = {t: i for i, t in enumerate(self.tags)}
         self._criterion: Optional[str] = (self.criteria or [None])[0]
 
+    @property
+    def crf_scores(self) -> Optional[np.ndarray]:
+        """The learned CRF scores ``[T + 2, T]`` of a CRF-trained model (the live parameter in dygraph,
+        the saved copy in the config for exported runtimes); ``None`` for a softmax-trained one."""
+        if self.model is not None and getattr(self.model, "crf", None) is not None:
+            return self.model.crf.numpy()
+        saved = self.config.extra.get("crf_scores")
+        return None if saved is None else np.asarray(saved, dtype=np.float64)
+
     # ------------------------------------------------------------------ criteria (multi-criteria tagging)
     @property
     def criteria(self) -> List[str]:
@@ -169,13 +178,15 @@ class TokenClassifier(Pipeline):
                         labels: Optional[Sequence[str]] = None, scheme: str = "BIO",
                         max_length: int = 128, stride: int = 32, backend: str = "dygraph",
                         tokenize_chinese_chars: Optional[bool] = None, normalize: Any = None,
-                        decoding: str = "viterbi", **inference_options: Any) -> "TokenClassifier":
+                        decoding: str = "viterbi", crf: bool = False, **inference_options: Any
+                        ) -> "TokenClassifier":
         """A registered name or directory; ``labels`` (entity types) start a new head with ``scheme`` tags.
         ``backend="inference"`` runs an exported directory (``export()``) with Paddle Inference.
         ``tokenize_chinese_chars=True`` makes every CJK character its own token (exact character
         boundaries; saved with the tokenizer); ``None`` keeps the directory's setting. ``normalize``:
         input normalisation preset (``"auto"``: traditional script through OpenCC t2s; offsets
-        still index the original text)."""
+        still index the original text). ``crf=True`` gives a new head a linear-chain CRF loss
+        (learned transitions, used by Viterbi decoding)."""
         from ..modeling import RootsForTokenClassification
 
         check_choice(scheme, "scheme", SCHEMES)
@@ -194,10 +205,13 @@ class TokenClassifier(Pipeline):
             if not types or len(set(types)) != len(types) or any(not t.strip() for t in types):
                 raise ValueError(f"`labels` must hold >= 1 distinct non-empty type names, got {labels}")
             tags = tag_names(types, scheme)
-            overrides = {"num_labels": len(tags), "id2label": dict(enumerate(tags))}
+            overrides = {"num_labels": len(tags), "id2label": dict(enumerate(tags)), "crf": bool(crf)}
+        elif crf:
+            raise ValueError("`crf=True` starts a new head: pass `labels=` too")
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
-        if labels is not None:  # a new head is a new task: the source's annotation standards do not apply
-            model.config.extra.pop(CRITERIA_KEY, None)
+        if labels is not None:  # a new head is a new task: the source's standards and CRF do not apply
+            for key in (CRITERIA_KEY, "crf_scores"):
+                model.config.extra.pop(key, None)
         return cls(model, tokenizer, max_length, stride, decoding=decoding, base_model=str(name_or_dir))
 
     # ------------------------------------------------------------------ features
@@ -356,7 +370,7 @@ class TokenClassifier(Pipeline):
         probs_list, encs = self.predict_tag_probs(items, batch_size, truncation)
         unit_probs = [probs[enc["units"]] for probs, enc in zip(probs_list, encs)]  # one row per char span
         if decoding == "viterbi":  # all texts in one lockstep decode
-            paths = viterbi_paths(unit_probs, self.tags, self.scheme)
+            paths = viterbi_paths(unit_probs, self.tags, self.scheme, crf=self.crf_scores)
         else:
             paths = [probs.argmax(-1) if len(probs) else np.zeros(0, dtype=np.int64) for probs in unit_probs]
         results = []

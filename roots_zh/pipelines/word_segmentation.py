@@ -156,7 +156,8 @@ class WordSegmenter:
                 owners.append((t, s))
         probs_list, encs = self.tagger.predict_tag_probs(chunks, batch_size=batch_size) if chunks else ([], [])
         tags = self.tagger.tags
-        paths = viterbi_paths([probs[enc["units"]] for probs, enc in zip(probs_list, encs)], tags, "BMES")
+        paths = viterbi_paths([probs[enc["units"]] for probs, enc in zip(probs_list, encs)], tags, "BMES",
+                              crf=self.tagger.crf_scores)
         spans: List[List[Tuple[int, int]]] = [[] for _ in texts]
         for (t, base), path, enc in zip(owners, paths, encs):
             offsets = enc["offsets"]
