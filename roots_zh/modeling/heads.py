@@ -1,6 +1,10 @@
 """Task heads on one shared backbone call. Each returns its output dataclass; loss only with labels."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Optional
+
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
@@ -143,7 +147,7 @@ class RootsForTokenClassification(RootsPreTrainedModel):
             loss = token_cross_entropy(logits, labels) if self.crf is None else crf_loss(logits, labels, self.crf)
         return TokenClassifierOutput(loss, logits)
 
-    def save_pretrained(self, save_directory, dtype=None):
+    def save_pretrained(self, save_directory: str | os.PathLike, dtype: Optional[str] = None) -> Path:
         if self.crf is not None:
             self.config.extra["crf_scores"] = self.crf.numpy().round(5).tolist()
         return super().save_pretrained(save_directory, dtype=dtype)
