@@ -209,7 +209,8 @@ class TokenClassifier(Pipeline):
         elif crf:
             raise ValueError("`crf=True` starts a new head: pass `labels=` too")
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
-        if labels is not None:  # a new head is a new task: the source's standards and CRF do not apply
+        if labels is not None:  # a new task: drop the source's standards and its saved CRF-score copy
+            # (a same-size head keeps the source's classifier and CRF weights, as a continuation does)
             for key in (CRITERIA_KEY, "crf_scores"):
                 model.config.extra.pop(key, None)
         return cls(model, tokenizer, max_length, stride, decoding=decoding, base_model=str(name_or_dir))
