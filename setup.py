@@ -9,7 +9,7 @@ PADDLENLP_PINS = ["paddlenlp==2.8.1", "huggingface_hub==0.23.4", "datasets==2.19
 
 OPENCC = ["opencc>=1.1"]  # traditional -> simplified normalisation
 ONNX = ["paddle2onnx>=2.1", "onnxruntime>=1.17", "ml_dtypes"]  # ONNX export and INT8 (ml_dtypes: ORT quantizer)
-SERVE = ["fastapi", "uvicorn"]  # `roots-zh serve`
+SERVE = ["fastapi", "uvicorn", "uvloop; sys_platform != 'win32'", "httptools"]  # `roots-zh serve` (uvicorn picks uvloop + httptools up)
 KNOWLEDGE = ["pyahocorasick"]  # entity linking automaton
 METRICS = ["sacrebleu", "rouge-score", "scikit-learn", "nltk"]  # BLEU, ROUGE check, TF-IDF baseline, CMRC tokens
 # offline peers for `tools/benchmark.py peers|accuracy` (sentiment, MSRA NER, SIGHAN CWS); skipped when absent

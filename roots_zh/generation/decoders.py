@@ -97,14 +97,14 @@ class StaticPrefixLMDecoder:
     on Paddle Inference. Sources are left-padded; the cache lives in numpy between steps."""
 
     def __init__(self, directory: Union[str, os.PathLike], pad_token_id: int, threads: int = 2,
-                 target_type_id: int = 1) -> None:
+                 target_type_id: int = 1, precision: str = "fp32") -> None:
         directory = Path(directory)
         if not (directory / DECODER_MANIFEST).is_file():
             raise FileNotFoundError(f"{directory} holds no exported decoder ({DECODER_MANIFEST}); "
                                     f"use roots_zh.inference.export_decoder")
         self.spec = json.loads((directory / DECODER_MANIFEST).read_text())
-        self.prefill = Predictor(directory / "prefill", threads=threads)
-        self.step_program = Predictor(directory / "step", threads=threads)
+        self.prefill = Predictor(directory / "prefill", threads=threads, precision=precision)
+        self.step_program = Predictor(directory / "step", threads=threads, precision=precision)
         self.pad_token_id, self.target_type_id = pad_token_id, target_type_id
 
     def start(self, sources, repeat: int = 1) -> np.ndarray:
@@ -136,8 +136,9 @@ class StaticGreedyDecoder(StaticPrefixLMDecoder):
     """Greedy decoding on the exported programs from id arrays; same tokens as
     ``roots_zh.generation.generate`` (sources are the masked rows of ``input_ids``)."""
 
-    def __init__(self, directory: Union[str, os.PathLike], threads: int = 2, pad_token_id: int = 0) -> None:
-        super().__init__(directory, pad_token_id, threads=threads)
+    def __init__(self, directory: Union[str, os.PathLike], threads: int = 2, pad_token_id: int = 0,
+                 precision: str = "fp32") -> None:
+        super().__init__(directory, pad_token_id, threads=threads, precision=precision)
 
     def generate(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None,
                  max_new_tokens: int = 32, eos_token_id: Optional[int] = None) -> np.ndarray:

@@ -116,9 +116,10 @@ class WordSegmenter:
         ``backend``: ``"inference"`` runs Paddle Inference on an export of the model, made once and
         cached under ``$ROOTS_HOME/inference`` (an exported directory is used as it is); ``"onnx"`` runs
         ONNX Runtime on a dynamic-INT8 copy of that export; ``"dygraph"`` runs the Paddle model in Python.
-        ``None`` (default) is ``"inference"``, falling back to dygraph
-        with a logged warning if the export cannot be made or loaded. Inference gave the same words as
-        dygraph on all four SIGHAN 2005 test sets (21,850 sentences) at 1.5-1.7x its sentences/s.
+        ``None`` (default) is ``"inference"`` (``precision="auto"``: oneDNN bfloat16 on a CPU that has it),
+        falling back to dygraph with a logged warning if the export cannot be made or loaded. Inference in
+        fp32 gave the same words as dygraph on all four SIGHAN 2005 test sets (21,850 sentences) at 1.5-1.7x
+        its sentences/s; bf16 another 1.8x on PKU (BENCHMARKS.md counts the sentences that differ).
 
         ``standard``: the segmentation standard of a multi-criteria model (``tagger.criteria``, e.g.
         ``"pku"``, ``"cnc"``); default: the model's first."""
@@ -198,9 +199,9 @@ def _load_tagger(name_or_dir, backend: Optional[str], options: dict):
     if backend in ("dygraph", "onnx"):  # an explicit choice: no fallback
         source = name_or_dir if backend == "dygraph" else cached_export(TokenClassifier, name_or_dir)
         return TokenClassifier.from_pretrained(source, backend=backend, **options)
-    try:
+    try:  # bf16 where the CPU has it: the same F1 on PKU (94.01 vs 94.00) at 1.8x the sentences/s
         return TokenClassifier.from_pretrained(cached_export(TokenClassifier, name_or_dir), backend="inference",
-                                               **options)
+                                               **{"precision": "auto", **options})
     except Exception as exc:  # noqa: BLE001 - the default falls back (logged); an explicit choice raises
         if backend == "inference":
             raise

@@ -5,8 +5,12 @@ import argparse
 import logging
 from typing import Optional, Sequence
 
+from ..inference.predictor import PRECISIONS
 from .app import ServerSettings, serve
 from .tasks import BACKENDS, TASKS
+
+
+CPU_PRECISIONS = PRECISIONS["cpu"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -18,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="inference (default): Paddle Inference on the export cached under $ROOTS_HOME/inference "
                         "(made once from --model; an exported directory is used as is); tasks without an "
                         "inference path fall back to dygraph with a logged reason")
+    parser.add_argument("--precision", default="auto", choices=CPU_PRECISIONS,
+                        help="Paddle Inference math: auto (default) is bf16 on a CPU with AVX512-BF16/AMX, else fp32")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=2)
@@ -37,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace) -> int:
     settings = ServerSettings(**{k: getattr(args, k) for k in ServerSettings.__dataclass_fields__})
     serve(args.task, args.model, args.host, args.port, settings, in_process=args.in_process,
-          calibrate=args.calibrate, backend=args.backend, max_length=args.max_length, threads=args.threads)
+          calibrate=args.calibrate, backend=args.backend, max_length=args.max_length, threads=args.threads,
+          precision=args.precision)
     return 0
 
 

@@ -34,8 +34,10 @@ def build_handler(task: str, model: str | None, **options: Any) -> Handler:
     return TASKS[task](model, **options)
 
 
-def _pipeline_options(task: str, backend: str, max_length: int, threads: int) -> Dict[str, Any]:
-    """The options the task's ``from_pretrained`` takes: ``max_length``, and ``threads`` for inference."""
+def _pipeline_options(task: str, backend: str, max_length: int, threads: int,
+                      precision: str = "fp32") -> Dict[str, Any]:
+    """The options the task's ``from_pretrained`` takes: ``max_length``, and ``threads`` for exported
+    runtimes (``precision`` too for Paddle Inference)."""
     from ..taskflow import TASKS as FLOW_TASKS, _load_class
 
     params = inspect.signature(_load_class(FLOW_TASKS[task].pipeline).from_pretrained).parameters
@@ -45,14 +47,27 @@ def _pipeline_options(task: str, backend: str, max_length: int, threads: int) ->
         options["max_length"] = max_length
     if "threads" in params or (backend != "dygraph" and open_kwargs):
         options["threads"] = threads
+    if backend == "inference" and ("precision" in params or open_kwargs):
+        options["precision"] = precision
     return options
+
+
+def _predictor_precision(pipeline: Any) -> str | None:
+    """The precision the pipeline's Paddle Inference predictor runs (``None`` if none is found)."""
+    holders = [pipeline, getattr(pipeline, "tagger", None), getattr(pipeline, "static_decoder", None)]
+    for holder in holders:
+        for name in ("backend", "prefill"):
+            precision = getattr(getattr(holder, name, None), "precision", None)
+            if isinstance(precision, str):
+                return precision
+    return None
 
 
 def taskflow_factory(task: str) -> TaskFactory:
     """A server handler for a text-input Taskflow task (its shipped model unless ``model`` is given)."""
 
     def factory(model: str | None = None, backend: str = "inference", max_length: int = 128,
-                threads: int = 2) -> Handler:
+                threads: int = 2, precision: str = "auto") -> Handler:
         from ..taskflow import Taskflow
         from ..utils.env import set_cpu_threads
         from ..utils.validation import check_choice, check_positive_int
@@ -65,7 +80,7 @@ def taskflow_factory(task: str) -> TaskFactory:
         if backend != "dygraph":
             try:
                 flow = Taskflow(task, model=model, backend=backend,
-                                **_pipeline_options(task, backend, max_length, threads))
+                                **_pipeline_options(task, backend, max_length, threads, precision))
             except Exception as exc:  # noqa: BLE001 - no exported path for this task (or runtime): say why
                 logger.warning("%s: backend %r is not available (%s: %s); serving with dygraph", task, backend,
                                type(exc).__name__, exc)
@@ -79,6 +94,8 @@ def taskflow_factory(task: str) -> TaskFactory:
             return flow(list(texts))
 
         handle.info = {"task": task, "model": str(flow.model), "backend": backend}
+        if backend == "inference":
+            handle.info["precision"] = _predictor_precision(flow.pipeline)
         return handle
 
     return factory

@@ -92,6 +92,24 @@ def test_pipeline_inference_backend_equals_dygraph(classifier, exported, texts):
         TextClassifier.from_pretrained(exported, backend="onnx", precision="fp32")
 
 
+def test_bf16_precision_is_close_to_fp32_and_refused_without_cpu_support(exported, tokenizer, texts, monkeypatch):
+    from roots_zh.inference import predictor as predictor_module
+
+    batch = batch_of(tokenizer, texts[:8], 64)
+    ref, = Predictor(exported, threads=2).run(batch)
+    if predictor_module.cpu_has_bf16():
+        bf16 = Predictor(exported, threads=2, precision="bf16")
+        assert bf16.precision == "bf16" and Predictor(exported, precision="auto").precision == "bf16"
+        got, = bf16.run(batch)
+        assert not np.array_equal(got, ref)  # bfloat16 math really ran (8-bit mantissa)
+        assert np.abs(got - ref).max() <= 0.05 * max(1.0, np.abs(ref).max())
+        assert (got.argmax(-1) == ref.argmax(-1)).mean() >= 0.75
+    monkeypatch.setattr(predictor_module, "cpu_has_bf16", lambda: False)
+    assert Predictor(exported, precision="auto").precision == "fp32"
+    with pytest.raises(ValueError, match="precision.*bf16.*AVX512-BF16"):
+        Predictor(exported, precision="bf16")
+
+
 def test_pool_from_8_threads_gives_identical_answers(exported, tokenizer, texts):
     # predictors handed between OS threads failed with oneDNN in ~1 of 3 such rounds; 15 rounds
     # make that regression all but certain to show (0.7 ** 15 < 0.5 %)

@@ -348,3 +348,12 @@ def test_task_without_inference_falls_back_to_dygraph(caplog, monkeypatch):
     assert handle(["结巴中文分词"])[0]["words"]
     with pytest.raises(ValueError, match="backend"):
         build_handler("sentiment_analysis", None, backend="tensorrt")
+
+
+def test_precision_reaches_paddle_inference_pipelines_only():
+    from roots_zh.serving.tasks import _pipeline_options
+
+    for task in ("sentiment_analysis", "ner", "translation", "summarization", "fill_mask"):
+        assert _pipeline_options(task, "inference", 128, 2, "bf16")["precision"] == "bf16", task
+        for backend in ("onnx", "dygraph"):
+            assert "precision" not in _pipeline_options(task, backend, 128, 2, "bf16"), (task, backend)

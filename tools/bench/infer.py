@@ -122,6 +122,16 @@ def _classifier(args, root: Path) -> Path:
     return out
 
 
+BF16 = "paddle-inference bf16"
+
+
+def _bf16_variant(export: Path, threads: int) -> dict:
+    """``{"paddle-inference bf16": Predictor}`` on a CPU with native bfloat16, else ``{}``."""
+    from roots_zh.inference.predictor import Predictor, cpu_has_bf16
+
+    return {BF16: Predictor(export, threads=threads, precision="bf16")} if cpu_has_bf16() else {}
+
+
 def _accuracy(args, root: Path, work: Path, model: Path) -> List[dict]:
     from roots_zh.data.readers import load_classification_set
     from roots_zh.inference import OnnxBackend, Predictor, export_onnx, quantize_onnx
@@ -132,6 +142,7 @@ def _accuracy(args, root: Path, work: Path, model: Path) -> List[dict]:
     onnx_path = export_onnx(export)
     int8_path = quantize_onnx(onnx_path)
     variants = {"dygraph fp32": None, "paddle-inference fp32": Predictor(export, threads=args.threads),
+                **_bf16_variant(export, args.threads),
                 "onnxruntime fp32": OnnxBackend(onnx_path, args.threads),
                 "onnxruntime int8": OnnxBackend(int8_path, args.threads)}
     n = 200 if args.quick else None
@@ -172,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         onnx_path = export_onnx(export)
         backends = {"dygraph fp32": DygraphBackend(model),
                     "paddle-inference fp32": Predictor(export, threads=args.threads),
+                    **_bf16_variant(export, args.threads),
                     "onnxruntime fp32": OnnxBackend(onnx_path, args.threads),
                     "onnxruntime int8": OnnxBackend(quantize_onnx(onnx_path), args.threads)}
         speed = _speed(args, tokenizer, dev, backends)
@@ -182,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                   "int8_vs_pi_fp32": by["onnxruntime int8"]["seq_per_s"] / by["paddle-inference fp32"]["seq_per_s"],
                   "int8_vs_ort_fp32": by["onnxruntime int8"]["seq_per_s"] / by["onnxruntime fp32"]["seq_per_s"],
                   "targets": {"pi_fp32_vs_dygraph": 3.5, "int8_vs_pi_fp32": 1.5, "int8_vs_ort_fp32": 1.0}}
+        if BF16 in by:
+            ratios["pi_bf16_vs_pi_fp32"] = by[BF16]["seq_per_s"] / by["paddle-inference fp32"]["seq_per_s"]
         bucket = _bucketing(backends["paddle-inference fp32"], tokenizer, dev[:256 if args.quick else 1200],
                             args.batch_size, 1 if args.quick else 3)
         model = _classifier(args, root)
@@ -208,8 +222,8 @@ def markdown(result: dict) -> str:
                      f"{r['b1_p50_ms']:.1f} / {r['b1_p99_ms']:.1f} |")
     ratios = result.get("ratios", {})
     targets = ratios.get("targets", {})
-    lines += ["", "Ratios (target): " + ", ".join(f"{k} **{v:.2f}** (≥ {targets.get(k)})"
-                                                  for k, v in ratios.items() if k != "targets")]
+    lines += ["", "Ratios (target): " + ", ".join(
+        f"{k} **{v:.2f}**" + (f" (≥ {targets[k]})" if k in targets else "") for k, v in ratios.items() if k != "targets")]
     b = result.get("bucketing", {})
     if b:
         lines.append(f"\nLength-sorted batches: {b['speedup']:.2f}× texts/s over random order "

@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=None, help="default: the task's shipped model")
     p.add_argument("--backend", default="inference", choices=BACKENDS)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", default="auto", help="Paddle Inference math (fp32 | bf16 | auto)")
     p.add_argument("--max-batch-size", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for company")
     p.add_argument("--request-timeout-s", type=float, default=10.0,
@@ -60,7 +61,8 @@ def _offline(args, texts: List[str]) -> Dict[str, float]:
 
     from roots_zh.serving.tasks import build_handler
 
-    handler = build_handler(args.task, args.model, backend=args.backend, threads=args.threads)
+    handler = build_handler(args.task, args.model, backend=args.backend, threads=args.threads,
+                            precision=args.precision)
     bs = args.max_batch_size
     handler(texts[:bs])  # warm-up
     done, start, i = 0, time.perf_counter(), 0
@@ -82,7 +84,7 @@ def _levels(args) -> List[tuple]:
 
 def _start_server(args, port: int):
     cmd = [sys.executable, "-m", "roots_zh.serving", "--task", args.task, "--backend", args.backend,
-           "--port", str(port), "--threads", str(args.threads), "--max-batch-size", str(args.max_batch_size),
+           "--port", str(port), "--threads", str(args.threads), "--precision", args.precision, "--max-batch-size", str(args.max_batch_size),
            "--max-wait-ms", str(args.max_wait_ms), "--request-timeout-s", str(args.request_timeout_s)]
     if args.model:
         cmd += ["--model", args.model]
@@ -168,7 +170,8 @@ def markdown(result: dict) -> str:
     """The serving table for BENCHMARKS.md."""
     off = result.get("offline", {})
     lines = [f"## {TITLE} — `python tools/benchmark.py serve` ({run_context(result)}; task {result.get('task')}, "
-             f"backend {result.get('backend')}, {result.get('threads')} threads, max batch "
+             f"backend {result.get('backend')}{' ' + off['precision'] if off.get('precision') else ''}, "
+             f"{result.get('threads')} threads, max batch "
              f"{result.get('max_batch_size')}, request_timeout_s {result.get('request_timeout_s')})", "",
              f"Offline batched throughput of the same handler in the same run: **{off.get('items_per_s', 0):.1f} "
              "texts/s**. One ChnSentiCorp test review per request, loopback, keep-alive clients.", "",
