@@ -73,8 +73,9 @@ def eval_cws(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
             offsets[key] = [out["offsets"] for out in seg.predict(texts)]  # the last call: all texts
             return offsets[key]
 
+        precision = getattr(getattr(seg.tagger, "backend", None), "precision", None)  # Paddle Inference's
         return {**score_segmenter(segment, spec["dataset"], limit=limit, data_root=root, batched=True),
-                "backend": seg.runtime}
+                "backend": f"{seg.runtime} {precision}" if precision else seg.runtime}
 
     metrics = score(spec.get("backend"), "main")
     for other in spec.get("compare_backends", []):
