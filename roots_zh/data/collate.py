@@ -37,15 +37,28 @@ def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.
     return out
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: Optional[int] = None) -> List[List[int]]:
+# What one more model call costs, in padded tokens: Paddle Inference bf16, roots-sentiment, 2 threads here
+# (a least-squares fit over 10 batch shapes from 1 x 32 to 32 x 128: 7.3 ms + 0.033 ms per token)
+RUN_OVERHEAD_TOKENS = 225
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: Optional[int] = None,
+                   run_overhead: Optional[int] = None) -> List[List[int]]:
     """Index batches for prediction, grouped by length (shortest first, stable) so little padding is run.
 
     A batch holds at most ``batch_size`` rows and, when ``max_tokens`` is given, at most ``max_tokens``
     padded tokens (rows x its longest row), so a batch of short texts can be larger than one of long texts
-    (fairseq's ``max_tokens``); a single row longer than the budget still forms its own batch."""
+    (fairseq's ``max_tokens``); a single row longer than the budget still forms its own batch.
+    ``run_overhead`` (padded tokens that one more model call costs, e.g. :data:`RUN_OVERHEAD_TOKENS`)
+    places the cuts where they minimise ``calls x run_overhead + padded tokens`` under the same limits
+    (dynamic programming over the sorted lengths) instead of filling each batch in turn."""
     check_positive_int(batch_size, "batch_size")
     check_positive_int(max_tokens, "max_tokens", allow_none=True)
+    check_positive_int(run_overhead, "run_overhead", allow_none=True)
     order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    if run_overhead is not None:
+        return [order[a:b].tolist() for a, b in _cheapest_cuts(np.asarray(lengths, dtype=np.int64)[order], batch_size,
+                                                                 max_tokens, run_overhead)]
     batches: List[List[int]] = []
     current: List[int] = []
     for i in order:
@@ -58,6 +71,27 @@ def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: Optional
     if current:
         batches.append(current)
     return batches
+
+
+def _cheapest_cuts(sorted_lengths: np.ndarray, batch_size: int, max_tokens: Optional[int],
+                   run_overhead: int) -> List[tuple]:
+    """``[(start, end), ...]`` over ascending lengths minimising the calls' overhead + padded tokens."""
+    n = len(sorted_lengths)
+    best = np.zeros(n + 1)
+    cut = np.zeros(n + 1, dtype=np.int64)
+    for end in range(1, n + 1):
+        starts = np.arange(max(0, end - batch_size), end)
+        rows = end - starts
+        cost = best[starts] + run_overhead + rows * sorted_lengths[end - 1]
+        if max_tokens is not None:  # a single row over the budget still runs alone
+            cost = np.where((rows * sorted_lengths[end - 1] > max_tokens) & (rows > 1), np.inf, cost)
+        k = int(np.argmin(cost))
+        best[end], cut[end] = cost[k], starts[k]
+    spans, end = [], n
+    while end > 0:
+        spans.append((int(cut[end]), end))
+        end = int(cut[end])
+    return spans[::-1]
 
 
 def bucketed_batches(features: List[Feature], batch_size: int, rng: random.Random,

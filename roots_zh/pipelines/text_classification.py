@@ -227,8 +227,9 @@ class TextClassifier(Pipeline):
     def predict_proba(self, texts: Sequence[str], text_pairs: Optional[Sequence[str]] = None,
                       batch_size: int = 64, max_tokens: Optional[int] = PREDICT_MAX_TOKENS) -> np.ndarray:
         """``[N, num_labels]`` probabilities. Batches are sorted by length and hold at most ``batch_size``
-        texts and ``max_tokens`` padded tokens (``None``: no token budget), to avoid padding work."""
-        from ..data.collate import pad_batch, sorted_batches
+        texts and ``max_tokens`` padded tokens (``None``: no token budget), cut where the padding saved
+        outweighs one more model call, to avoid padding work."""
+        from ..data.collate import RUN_OVERHEAD_TOKENS, pad_batch, sorted_batches
 
         texts, _ = check_texts(texts, "texts")
         check_positive_int(batch_size, "batch_size")
@@ -237,7 +238,8 @@ class TextClassifier(Pipeline):
             return out
         features = self.encode(texts, self._pairs(text_pairs, len(texts)))
         backend = self.backend or DygraphBackend(self.model)
-        for idx in sorted_batches([len(f["input_ids"]) for f in features], batch_size, max_tokens):
+        for idx in sorted_batches([len(f["input_ids"]) for f in features], batch_size, max_tokens,
+                                  run_overhead=RUN_OVERHEAD_TOKENS):
             batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
             out[idx] = self.postprocess(backend.run(batch)[0])
         return out

@@ -21,7 +21,7 @@ from ..data.ner_qa import SCHEMES, Span, spans_to_tags, tag_names, tags_to_spans
 from ..utils.numeric import softmax
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
-from ..data.collate import sorted_batches
+from ..data.collate import RUN_OVERHEAD_TOKENS, sorted_batches
 from .windowing import encode_with_offsets, max_context_owner, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -339,7 +339,8 @@ class TokenClassifier(Pipeline):
             for row, i in enumerate(idx):
                 window_probs[i] = probs[row, 1:len(feats[i]["input_ids"]) - 1]
 
-        for idx in sorted_batches([len(f["input_ids"]) for f in feats], batch_size):
+        lengths = [len(f["input_ids"]) for f in feats]
+        for idx in sorted_batches(lengths, batch_size, run_overhead=RUN_OVERHEAD_TOKENS):
             run(idx)
         out: List[np.ndarray] = []
         first = 0
