@@ -160,5 +160,12 @@ def test_eval_cws_times_the_default_and_the_compared_backend(tmp_path, monkeypat
     monkeypatch.setenv("ROOTS_HOME", str(tmp_path / "home"))
     spec = {"model": "roots-cws", "dataset": "pku", "compare_backends": ["dygraph"]}
     m = eval_cws(spec, shared_data(), 8)
-    assert m["n"] == 8 and m["backend"] == "inference" and m["sentences_per_s"] > 0
-    assert m["dygraph_sentences_per_s"] > 0 and m["dygraph_f1"] == m["f1"] and m["dygraph_differing_sentences"] == 0
+    from roots_zh.inference.predictor import resolve_cpu_precision
+
+    precision = resolve_cpu_precision("auto")  # accurate mode's default
+    assert m["n"] == 8 and m["backend"] == f"inference {precision}" and m["sentences_per_s"] > 0
+    assert m["dygraph_sentences_per_s"] > 0
+    if precision == "fp32":  # the same math as dygraph: the same words
+        assert m["dygraph_f1"] == m["f1"] and m["dygraph_differing_sentences"] == 0
+    else:  # bf16 rounding may move a boundary (18 of 1,944 PKU sentences in the full run)
+        assert m["dygraph_differing_sentences"] <= 2 and abs(m["dygraph_f1"] - m["f1"]) <= 0.05
