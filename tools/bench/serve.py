@@ -23,6 +23,7 @@ from .common import REPO_ROOT, data_dir, format_table, run_context, write_result
 from .report import refresh_sections
 
 from roots_zh.utils.env import BACKENDS  # noqa: E402 - after .common puts the checkout on sys.path
+from roots_zh.serving.cli import CPU_PRECISIONS  # noqa: E402
 
 NAME = "serve"
 TITLE = "Serving"
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=None, help="default: the task's shipped model")
     p.add_argument("--backend", default="inference", choices=BACKENDS)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--precision", default="auto", help="Paddle Inference math (fp32 | bf16 | auto)")
+    p.add_argument("--precision", default="auto", choices=CPU_PRECISIONS, help="Paddle Inference math")
     p.add_argument("--max-batch-size", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for company")
     p.add_argument("--request-timeout-s", type=float, default=10.0,
@@ -85,8 +86,9 @@ def _levels(args) -> List[tuple]:
 
 def _start_server(args, port: int):
     cmd = [sys.executable, "-m", "roots_zh.serving", "--task", args.task, "--backend", args.backend,
-           "--port", str(port), "--threads", str(args.threads), "--precision", args.precision, "--max-batch-size", str(args.max_batch_size),
-           "--max-wait-ms", str(args.max_wait_ms), "--request-timeout-s", str(args.request_timeout_s)]
+           "--port", str(port), "--threads", str(args.threads), "--precision", args.precision,
+           "--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms),
+           "--request-timeout-s", str(args.request_timeout_s)]
     if args.model:
         cmd += ["--model", args.model]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GLOG_minloglevel": "2"}
@@ -140,7 +142,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"offline batched (after the server): {after_run:.1f} items/s; mean {offline['items_per_s']:.1f}", flush=True)
     for r in rows:
         r["vs_offline"] = r["req_per_s"] / offline["items_per_s"]
-    for r in rows:
         r["statuses"] = ", ".join(f"{k}×{v}" for k, v in sorted(r["status_counts"].items()))
     print(format_table(rows, ["clients", "requests", "req_per_s", "vs_offline", "p50_ms", "p99_ms", "max_answer_ms",
                               "mean_batch", "statuses", "no_answer"]))
