@@ -14,6 +14,8 @@ from .masks import IGNORE_INDEX
 
 # The transition scores learn this many times faster than the encoder (ParamAttr learning_rate).
 CRF_LR_SCALE = 100.0
+# ``config.extra`` key of the saved copy of the scores (read by exported runtimes, which have no parameters)
+CRF_SCORES_KEY = "crf_scores"
 
 
 def log_partition(emissions, mask, scores):

@@ -10,7 +10,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .config import RootsConfig
-from .crf import CRF_LR_SCALE, crf_loss
+from .crf import CRF_LR_SCALE, CRF_SCORES_KEY, crf_loss
 from .layers import RootsLMHead
 from .masks import IGNORE_INDEX
 from .model import RootsModel, RootsPreTrainedModel
@@ -149,7 +149,7 @@ class RootsForTokenClassification(RootsPreTrainedModel):
 
     def save_pretrained(self, save_directory: str | os.PathLike, dtype: Optional[str] = None) -> Path:
         if self.crf is not None:
-            self.config.extra["crf_scores"] = self.crf.numpy().round(5).tolist()
+            self.config.extra[CRF_SCORES_KEY] = self.crf.numpy().round(5).tolist()
         return super().save_pretrained(save_directory, dtype=dtype)
 
 

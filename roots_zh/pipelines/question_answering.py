@@ -18,7 +18,7 @@ import numpy as np
 from ..metrics.cmrc import cmrc_em_f1
 from ..utils.validation import check_positive_int, check_texts
 from .base import Pipeline
-from ..data.collate import sorted_batches
+from ..data.collate import RUN_OVERHEAD_TOKENS, sorted_batches
 from .windowing import encode_with_offsets, sliding_windows
 
 logger = logging.getLogger(__name__)
@@ -217,7 +217,8 @@ class QuestionAnswerer(Pipeline):
                 n = len(feats[i]["input_ids"])
                 self._best_in_window(feats[i], starts[row, :n], ends[row, :n], encs, cs, best)
 
-        for idx in sorted_batches([len(f["input_ids"]) for f in feats], batch_size):
+        lengths = [len(f["input_ids"]) for f in feats]
+        for idx in sorted_batches(lengths, batch_size, run_overhead=RUN_OVERHEAD_TOKENS):
             run(idx)
         results = [{"question": q, **{k: v for k, v in b.items() if k != "_logit"}} for q, b in zip(qs, best)]
         return results[0] if single else results

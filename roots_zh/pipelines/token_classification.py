@@ -118,7 +118,9 @@ class TokenClassifier(Pipeline):
         the saved copy in the config for exported runtimes); ``None`` for a softmax-trained one."""
         if self.model is not None and getattr(self.model, "crf", None) is not None:
             return self.model.crf.numpy()
-        saved = self.config.extra.get("crf_scores")
+        from ..modeling.crf import CRF_SCORES_KEY
+
+        saved = self.config.extra.get(CRF_SCORES_KEY)
         return None if saved is None else np.asarray(saved, dtype=np.float64)
 
     # ------------------------------------------------------------------ criteria (multi-criteria tagging)
@@ -188,6 +190,7 @@ class TokenClassifier(Pipeline):
         still index the original text). ``crf=True`` gives a new head a linear-chain CRF loss
         (learned transitions, used by Viterbi decoding)."""
         from ..modeling import RootsForTokenClassification
+        from ..modeling.crf import CRF_SCORES_KEY
 
         check_choice(scheme, "scheme", SCHEMES)
         directory, tokenizer, predictor, config = cls.open_pipeline(
@@ -211,7 +214,7 @@ class TokenClassifier(Pipeline):
         model = RootsForTokenClassification.from_pretrained(directory, **overrides)
         if labels is not None:  # a new task: drop the source's standards and its saved CRF-score copy
             # (a same-size head keeps the source's classifier and CRF weights, as a continuation does)
-            for key in (CRITERIA_KEY, "crf_scores"):
+            for key in (CRITERIA_KEY, CRF_SCORES_KEY):
                 model.config.extra.pop(key, None)
         return cls(model, tokenizer, max_length, stride, decoding=decoding, base_model=str(name_or_dir))
 
