@@ -23,7 +23,8 @@ GENERATION_KEYS = ("num_beams", "length_penalty", "no_repeat_ngram_size", "min_l
 RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json",
                 "translation_bidirectional": Path("translation") / "bidirectional.json",
-                "segmentation_multi": Path("segmentation") / "multi_criteria.json"}
+                "segmentation_multi": Path("segmentation") / "multi_criteria.json",
+                "tnews_distill": Path("tnews") / "distill.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
@@ -122,10 +123,15 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
     tr_x, tr_y, tr_p = cols(data["train"])
     ev_x, ev_y, ev_p = cols(data["eval"])
     start = time.time()
-    summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out),
-                      **training_args(recipe, TRAINING_KEYS + CLASSIFICATION_KEYS))
+    settings = training_args(recipe, TRAINING_KEYS + CLASSIFICATION_KEYS)
+    if recipe.get("distill"):
+        summary = _distill(clf, recipe["distill"], data_root, tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, str(out), settings)
+    else:
+        summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out), **settings)
     result = {"task": task, "model": model, "init": init, "dev": summary["best"],
               "train_seconds": round(time.time() - start, 1), "recipe": recipe}
+    if "distillation" in summary:
+        result["distillation"] = summary["distillation"]
     if "test" in data:
         te_x, te_y, te_p = cols(data["test"])
         result["test"] = clf.evaluate(te_x, te_y, te_p)
@@ -133,6 +139,32 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
     clf.save_pretrained(out / "final")
     return result
+
+
+def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, out: str, settings: dict) -> dict:
+    """A recipe's ``"distill"``: ``teachers`` (model directories or names, run on Paddle Inference),
+    ``temperature``, ``alpha`` and optional ``unlabeled`` text ``{"dataset", "split", "field", "limit"}``
+    from a seq2seq set (e.g. the mined news ``headlines``' titles: ``"field": "target"``)."""
+    from .data.readers import evenly_spaced
+    from .data.seq2seq import load_seq2seq_set
+    from .pipelines.base import cached_export
+    from .pipelines.text_classification import TextClassifier
+
+    unknown = sorted(set(spec) - {"teachers", "temperature", "alpha", "unlabeled"})
+    if unknown or not spec.get("teachers"):
+        raise ValueError(f"recipe field `distill` needs `teachers` and takes temperature/alpha/unlabeled; got {sorted(spec)}")
+    teachers = [TextClassifier.from_pretrained(cached_export(TextClassifier, t), backend="inference")
+                for t in spec["teachers"]]
+    texts, labels = list(tr_x), list(tr_y)
+    extra = spec.get("unlabeled")
+    if extra:
+        if tr_p is not None:
+            raise ValueError("recipe field `distill.unlabeled` applies to single-text tasks, not text pairs")
+        pairs, _ = load_seq2seq_set(data_root, extra["dataset"], extra.get("split", "train"))
+        more = evenly_spaced([getattr(p, extra.get("field", "target")) for p in pairs], extra.get("limit"))
+        texts, labels = texts + more, labels + [None] * len(more)
+    return clf.distill(texts, teachers, labels, tr_p, ev_x, ev_y, ev_p, temperature=spec.get("temperature", 2.0),
+                       alpha=spec.get("alpha", 0.5), output_dir=out, **settings)
 
 
 def holdout_split(examples: list, n: int, seed: int) -> tuple:

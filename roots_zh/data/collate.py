@@ -13,7 +13,7 @@ Feature = Dict[str, Sequence[int]]
 
 
 def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.ndarray]:
-    """Pad each field to the longest row; scalar fields (labels) are stacked."""
+    """Pad each field to the longest row (int64; float32 for rows of floats); scalar fields (labels) are stacked."""
     out = {}
     for key in features[0]:
         values = [f[key] for f in features]
@@ -30,7 +30,8 @@ def pad_batch(features: List[Feature], pad_ids: Dict[str, int]) -> Dict[str, np.
                     arr[i, :len(v)] = v
             out[key] = arr
             continue
-        arr = np.full((len(values), width), fill, dtype=np.int64)
+        real = isinstance(first, (float, np.floating))  # e.g. a teacher's logits per row
+        arr = np.full((len(values), width), fill, dtype=np.float32 if real else np.int64)
         for i, v in enumerate(values):
             arr[i, :len(v)] = v
         out[key] = arr

@@ -46,7 +46,7 @@ class PrefixLMDecoder:
         self.cache = out.past_key_values
         last = out.last_hidden_state[:, -1]  # (R, H)
         logits = self.model.lm_head(last, self.projection, transposed=True)
-        return log_softmax(logits.astype("float32").numpy())
+        return log_softmax(logits.numpy().astype(np.float32, copy=False))
 
     def start(self, sources: Sequence[Sequence[int]], repeat: int = 1) -> np.ndarray:
         """Encode the sources (each row repeated ``repeat`` times); return ``[R, V]`` log-probs."""
@@ -59,8 +59,11 @@ class PrefixLMDecoder:
         self.types = paddle.zeros_like(self.ids)
         self.mask = paddle.to_tensor(mask)
         self.prefix = self.mask
-        self.positions = paddle.clip(paddle.cumsum(self.mask, axis=1) - 1, min=0)
+        positions = np.clip(np.cumsum(mask, axis=1) - 1, 0, None)
+        self.positions = paddle.to_tensor(positions)
+        self.next_position = positions[:, -1:] + 1  # numpy: a cached step builds its one tensor from it
         self.padded = bool((mask == 0).any())  # without padding a cached step needs no attention mask
+        self.step_types = paddle.full([len(ids), 1], self.target_type_id, dtype="int64")
         return self._logprobs(self.ids, self.types, self.mask, self.prefix, self.positions, None)
 
     def step(self, tokens: np.ndarray) -> np.ndarray:
@@ -68,12 +71,16 @@ class PrefixLMDecoder:
         import paddle
 
         new = paddle.to_tensor(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))
+        position = self.next_position
+        self.next_position = position + 1
+        if self.use_cache:  # one new query sees every cached key: no prefix mask, no mask without padding
+            if self.padded:
+                self.mask = paddle.concat([self.mask, paddle.ones_like(new)], axis=1)
+            return self._logprobs(new, self.step_types, self.mask if self.padded else None, None,
+                                  paddle.to_tensor(position), self.cache)
         ones = paddle.ones_like(new)
         self.mask = paddle.concat([self.mask, ones], axis=1)
-        self.positions = paddle.concat([self.positions, self.positions[:, -1:] + 1], axis=1)
-        if self.use_cache:  # one new query sees every cached key: no prefix mask, no mask without padding
-            return self._logprobs(new, ones * self.target_type_id, self.mask if self.padded else None, None,
-                                  self.positions[:, -1:], self.cache)
+        self.positions = paddle.concat([self.positions, paddle.to_tensor(position)], axis=1)
         self.ids = paddle.concat([self.ids, new], axis=1)
         self.types = paddle.concat([self.types, ones * self.target_type_id], axis=1)
         self.prefix = paddle.concat([self.prefix, paddle.zeros_like(new)], axis=1)
@@ -87,6 +94,7 @@ class PrefixLMDecoder:
         pick = lambda t: paddle.index_select(t, index, axis=0)  # noqa: E731
         self.ids, self.types, self.mask = pick(self.ids), pick(self.types), pick(self.mask)
         self.prefix, self.positions = pick(self.prefix), pick(self.positions)
+        self.step_types, self.next_position = pick(self.step_types), self.next_position[np.asarray(rows)]
         if self.use_cache and self.cache is not None:
             self.cache = [(pick(k), pick(v)) for k, v in self.cache]
 

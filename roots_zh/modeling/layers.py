@@ -75,9 +75,15 @@ class RootsAttention(nn.Layer):
         self.out = Linear(config.hidden_size, config.hidden_size)
         self.attn_dropout = nn.Dropout(config.attention_probs_dropout_prob)
 
-    def forward(self, x, bias, cache: Optional[KVCache] = None) -> Tuple[paddle.Tensor, KVCache]:
-        # static graphs keep symbolic axes; eager calls (e.g. one decoding step) skip four shape ops
-        batch, seq = (x.shape[0], x.shape[1]) if paddle.in_dynamic_mode() else (paddle.shape(x)[0], paddle.shape(x)[1])
+    def forward(self, x, bias, cache: Optional[KVCache] = None, batch=None, seq=None
+                ) -> Tuple[paddle.Tensor, KVCache]:
+        """``x`` ``[B, S, H]``, or ``[B * S, H]`` with ``batch``/``seq`` given (the encoder's flat stream:
+        no reshape around each projection); the output has the shape of ``x``."""
+        flat = x.ndim == 2
+        if not flat:
+            # static graphs keep symbolic axes; eager calls (e.g. one decoding step) skip four shape ops
+            batch, seq = ((x.shape[0], x.shape[1]) if paddle.in_dynamic_mode()
+                          else (paddle.shape(x)[0], paddle.shape(x)[1]))
         qkv = self.qkv(x).reshape([batch, seq, 3, self.num_heads, self.head_dim])  # (B, S, 3, nh, hd)
         # unbind, not qkv[0..2]: three slice grads each wrote a zeroed full-size tensor (attention
         # fwd+bwd 220 -> 160 ms at 32x128 on 2 cores); the scale goes on q, the smaller tensor
@@ -90,7 +96,8 @@ class RootsAttention(nn.Layer):
             scores = scores + bias
         probs = dropout(self.attn_dropout, F.softmax(scores, axis=-1))
         ctx = paddle.matmul(probs, v).transpose([0, 2, 1, 3])  # (B, S, nh, hd)
-        ctx = ctx.reshape([batch, seq, self.num_heads * self.head_dim])
+        ctx = ctx.reshape([-1, self.num_heads * self.head_dim] if flat
+                          else [batch, seq, self.num_heads * self.head_dim])
         return self.out(ctx), (k, v)
 
 
@@ -118,12 +125,13 @@ class RootsLayer(nn.Layer):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.pre_layer_norm = config.pre_layer_norm
 
-    def forward(self, x, bias, cache: Optional[KVCache] = None):
+    def forward(self, x, bias, cache: Optional[KVCache] = None, batch=None, seq=None):
+        """``x`` ``[B, S, H]``, or the flat ``[B * S, H]`` with ``batch``/``seq`` (see RootsAttention)."""
         if self.pre_layer_norm:
-            attn_out, new_cache = self.attention(self.attention_norm(x), bias, cache)
+            attn_out, new_cache = self.attention(self.attention_norm(x), bias, cache, batch, seq)
             x = x + dropout(self.dropout, attn_out)
             return x + dropout(self.dropout, self.ffn(self.ffn_norm(x))), new_cache
-        attn_out, new_cache = self.attention(x, bias, cache)
+        attn_out, new_cache = self.attention(x, bias, cache, batch, seq)
         x = self.attention_norm(x + dropout(self.dropout, attn_out))
         x = self.ffn_norm(x + dropout(self.dropout, self.ffn(x)))
         return x, new_cache
@@ -138,18 +146,25 @@ class RootsEncoder(nn.Layer):
                            if config.pre_layer_norm else None)
 
     def forward(self, x, bias, past_key_values=None, use_cache=False, output_hidden_states=False):
+        """``x`` ``[B, S, H]``. Eager calls run the layers on the flat ``[B * S, H]`` stream (one reshape
+        in, one out, instead of two around every projection: a decoding step is mostly per-op overhead);
+        traced graphs keep ``[B, S, H]`` (oneDNN's bf16 fuse passes mis-shape the flat one)."""
+        flat = paddle.in_dynamic_mode()
+        batch, seq, hidden = x.shape
+        h = x.reshape([-1, hidden]) if flat else x
+        unflat = (lambda t: t.reshape([batch, seq, hidden])) if flat else (lambda t: t)  # noqa: E731
         hidden_states = [x] if output_hidden_states else None
         new_caches = [] if use_cache else None
         for i, layer in enumerate(self.layers):
             cache = past_key_values[i] if past_key_values is not None else None
-            x, new_cache = layer(x, bias, cache)
+            h, new_cache = layer(h, bias, cache, batch, seq) if flat else layer(h, bias, cache)
             if self.final_norm is not None and i == len(self.layers) - 1:
-                x = self.final_norm(x)
+                h = self.final_norm(h)
             if use_cache:
                 new_caches.append(new_cache)
             if output_hidden_states:
-                hidden_states.append(x)
-        return x, hidden_states, new_caches
+                hidden_states.append(unflat(h))
+        return unflat(h), hidden_states, new_caches
 
 
 class RootsPooler(nn.Layer):
@@ -179,5 +194,5 @@ class RootsLMHead(nn.Layer):
         copy: a ``[1, H] x [H, V]`` product is about twice as fast as the transposed one)."""
         h = self.layer_norm(self.act(self.transform(hidden)))
         if transposed:
-            return F.linear(h, word_embeddings, self.decoder_bias)
+            return linear(h, word_embeddings, self.decoder_bias, training=self.training)
         return linear(h, word_embeddings, self.decoder_bias, transpose_weight=True, training=self.training)

@@ -197,13 +197,14 @@ class RootsModel(RootsPreTrainedModel):
         fusion layer after the encoder (needs ``config.knowledge_fusion``; ``None`` skips it).
         """
         self._check_ids(input_ids)
-        if position_ids is not None and paddle.in_dynamic_mode():
-            if int(position_ids.max()) >= self.config.max_position_embeddings:
+        eager = paddle.in_dynamic_mode()
+        if position_ids is not None and eager and position_ids.size > 0:
+            if int(position_ids.numpy().max()) >= self.config.max_position_embeddings:
                 raise ValueError(f"`position_ids` exceed max_position_embeddings="
                                  f"{self.config.max_position_embeddings}")
-        seq_len = paddle.shape(input_ids)[1]
-        if paddle.in_dynamic_mode() and input_ids.shape[1] == 1:
-            seq_len = 1  # a plain int lets the mask skip the causal part for one new query
+        # eager: plain ints (no shape ops; one new query lets the mask skip its causal part); traced: symbolic
+        batch, seq_len = ((input_ids.shape[0], input_ids.shape[1]) if eager
+                          else (paddle.shape(input_ids)[0], paddle.shape(input_ids)[1]))
         past_length = past_key_values[0][0].shape[2] if past_key_values is not None else 0
         if past_key_values is not None and not paddle.in_dynamic_mode():
             past_length = paddle.shape(past_key_values[0][0])[2]  # exported decoder step: dynamic past axis
@@ -213,7 +214,7 @@ class RootsModel(RootsPreTrainedModel):
                     f"sequence length {past_length + input_ids.shape[1]} exceeds max_position_embeddings="
                     f"{self.config.max_position_embeddings}; truncate or window the input")
         x = self.embeddings(input_ids, token_type_ids, position_ids, task_type_ids, past_length)
-        bias = build_attention_bias(attention_mask, paddle.shape(input_ids)[0], seq_len,
+        bias = build_attention_bias(attention_mask, batch, seq_len,
                                     seq_len + past_length, mode=mode, prefix_mask=prefix_mask,
                                     dtype=x.dtype)
         x, hidden_states, cache = self.encoder(x, bias, past_key_values, use_cache, output_hidden_states)

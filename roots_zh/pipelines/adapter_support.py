@@ -7,24 +7,30 @@ from typing import Optional, Union
 
 from ..modeling.adapters import LoraConfig, apply_lora, save_adapter
 
-AdapterOption = Union[None, str, LoraConfig]
+AdapterOption = Union[None, str, dict, LoraConfig]
 ADAPTER_CHOICES = (None, "lora", "frozen_embeddings")
 
 
 def enable_adapter(model, adapter: AdapterOption) -> Optional[LoraConfig]:
     """``None``: full fine-tuning; ``"lora"``: rank-8 LoRA + heads/LayerNorms; ``"frozen_embeddings"``:
-    all but the word embeddings; or a ``LoraConfig``. Applied once (a second fit keeps it)."""
+    all but the word embeddings; a ``LoraConfig`` or its fields as a dict (a recipe's JSON, e.g.
+    ``{"rank": 8, "embedding_rank": 0}``). Applied once (a second fit keeps it)."""
     if adapter is None or getattr(model, "lora_config", None) is not None:
         return getattr(model, "lora_config", None)
     if isinstance(adapter, LoraConfig):
         config = adapter
+    elif isinstance(adapter, dict):
+        unknown = sorted(set(adapter) - set(LoraConfig.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"`adapter` has unknown LoraConfig fields {unknown}")
+        config = LoraConfig(**adapter)
     elif adapter == "lora":
         config = LoraConfig()
     elif adapter == "frozen_embeddings":
         config = LoraConfig.frozen_embeddings()
     else:
         raise ValueError(f"`adapter`={adapter!r} is not valid; choose one of {list(ADAPTER_CHOICES)} "
-                         "or a LoraConfig")
+                         "or a LoraConfig (or its fields as a dict)")
     return apply_lora(model, config)
 
 

@@ -95,10 +95,14 @@ class TextClassifier(Pipeline):
         return [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
                  "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
 
-    def _label_ids(self, labels: Sequence[Any]) -> List[int]:
+    def _label_ids(self, labels: Sequence[Any], unlabelled: Optional[int] = None) -> List[int]:
+        """Label names -> ids; ``None`` items become ``unlabelled`` where that is given."""
         index = {name: i for i, name in enumerate(self.labels)}
         out = []
         for i, label in enumerate(labels):
+            if label is None and unlabelled is not None:
+                out.append(unlabelled)
+                continue
             if str(label) not in index:
                 raise ValueError(f"`labels[{i}]`={label!r} is not one of the classifier's labels {self.labels}")
             out.append(index[str(label)])
@@ -130,10 +134,7 @@ class TextClassifier(Pipeline):
         eval accuracy at every evaluation (checkpoints are selected on that accuracy; the record also has
         ``accuracy_argmax``), a float in (0, 1) fixes it, ``None`` predicts the argmax. It is saved in the
         config (``extra.decision_threshold``), so ``predict`` and ``evaluate`` use it after loading."""
-        from ..training.trainer import Trainer, TrainingArgs
-        from .adapter_support import enable_adapter
-        from .class_balance import (THRESHOLD_KEY, check_threshold, choose_threshold, resolve_class_weights,
-                                    weighted_loss_model)
+        from .class_balance import check_threshold, resolve_class_weights, weighted_loss_model
 
         self.require_model("fit")
         texts, _ = check_texts(texts, "texts")
@@ -146,6 +147,60 @@ class TextClassifier(Pipeline):
         features = self.encode(texts, self._pairs(text_pairs, len(texts)))
         for feature, label in zip(features, label_ids):
             feature["labels"] = label
+        wrap = None if weights is None else (lambda model: weighted_loss_model(model, weights))
+        summary = self._train(features, wrap, eval_texts, eval_labels, eval_text_pairs, adapter, threshold,
+                              training_args)
+        if weights is not None:
+            summary["class_weights"] = weights
+        return summary
+
+    def distill(self, texts: Sequence[str], teachers: Any, labels: Optional[Sequence[Any]] = None,
+                text_pairs: Optional[Sequence[str]] = None, eval_texts: Optional[Sequence[str]] = None,
+                eval_labels: Optional[Sequence[Any]] = None, eval_text_pairs: Optional[Sequence[str]] = None,
+                temperature: float = 2.0, alpha: float = 0.5, adapter: Any = None, threshold: Any = None,
+                **training_args: Any) -> dict:
+        """Train this classifier (the student) on the softened predictions of ``teachers`` (a
+        ``TextClassifier`` or a list of them with the same labels: an ensemble, on any backend) for
+        ``texts``, plus cross-entropy on ``labels`` where given (``labels=None``, or ``None`` items:
+        unlabelled text, teacher term only). Loss: ``roots_zh.training.distillation.distillation_loss``
+        with ``temperature`` and ``alpha`` (the weight of the teacher term); the other arguments as
+        :meth:`fit`."""
+        from ..modeling.masks import IGNORE_INDEX
+        from ..training.distillation import check_distillation, distillation_model, ensemble_log_probs
+        from .class_balance import check_threshold
+
+        self.require_model("distill")
+        check_distillation(temperature, alpha)
+        texts, _ = check_texts(texts, "texts")
+        teachers = list(teachers) if isinstance(teachers, (list, tuple)) else [teachers]
+        for i, teacher in enumerate(teachers):
+            if not isinstance(teacher, TextClassifier) or teacher.labels != self.labels:
+                raise ValueError(f"`teachers[{i}]` must be a TextClassifier with this classifier's labels "
+                                 f"{self.labels}")
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"`labels` has {len(labels)} items but there are {len(texts)} texts")
+        threshold = check_threshold(threshold, len(self.labels), eval_texts is not None and eval_labels is not None)
+        pairs = self._pairs(text_pairs, len(texts))
+        teacher_logits = ensemble_log_probs([t.predict_proba(texts, pairs) for t in teachers])
+        label_ids = self._label_ids(labels if labels is not None else [None] * len(texts), unlabelled=IGNORE_INDEX)
+        features = self.encode(texts, pairs)
+        for feature, row, label in zip(features, teacher_logits, label_ids):
+            feature["teacher_logits"], feature["labels"] = row.tolist(), label
+        summary = self._train(features, lambda model: distillation_model(model, temperature, alpha), eval_texts,
+                              eval_labels, eval_text_pairs, adapter, threshold, training_args)
+        summary["distillation"] = {"teachers": len(teachers), "temperature": temperature, "alpha": alpha,
+                                   "labelled": sum(label != IGNORE_INDEX for label in label_ids),
+                                   "texts": len(texts)}
+        return summary
+
+    def _train(self, features: list, wrap: Any, eval_texts, eval_labels, eval_text_pairs, adapter: Any,
+               threshold: Any, training_args: dict) -> dict:
+        """The training core of :meth:`fit` and :meth:`distill`: adapter, evaluation (and the ``"auto"``
+        threshold), the ``Trainer`` run on ``wrap(model)`` (a loss wrapper, or ``None``), the saved threshold."""
+        from ..training.trainer import Trainer, TrainingArgs
+        from .adapter_support import enable_adapter
+        from .class_balance import THRESHOLD_KEY, choose_threshold
+
         enable_adapter(self.model, adapter)
         self.config.extra.pop(THRESHOLD_KEY, None)  # a threshold of earlier training no longer applies
         evaluate_fn = None
@@ -160,15 +215,13 @@ class TextClassifier(Pipeline):
             else:
                 evaluate_fn = lambda _model: self.evaluate(eval_texts, eval_labels, eval_text_pairs)  # noqa: E731
         pad = {"input_ids": self.tokenizer.pad_token_id}
-        model = self.model if weights is None else weighted_loss_model(self.model, weights)
+        model = self.model if wrap is None else wrap(self.model)
         summary = Trainer(model, TrainingArgs(**training_args), features, evaluate_fn, pad).train()
         if threshold == "auto" and summary.get("best"):
             threshold = summary["best"]["threshold"]
         if isinstance(threshold, float):
             self.config.extra[THRESHOLD_KEY] = threshold
             summary["threshold"] = threshold
-        if weights is not None:
-            summary["class_weights"] = weights
         return summary
 
     def finetune(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,

@@ -164,3 +164,17 @@ def test_adapter_refuses_a_base_it_was_not_trained_on(base_dir, tmp_path):
     RootsForSequenceClassification(tiny_config()).save_pretrained(base_dir)
     with pytest.raises(ValueError, match="trained on base weights"):
         RootsForSequenceClassification.from_pretrained(out)
+
+
+def test_adapter_given_as_a_dict_of_lora_fields():
+    """A recipe's JSON names the adapter as LoraConfig fields (e.g. no embedding update: a small adapter)."""
+    from roots_zh.modeling.adapters import LoRAEmbedding
+    from roots_zh.pipelines.adapter_support import enable_adapter
+
+    model = RootsForSequenceClassification(tiny_config())
+    config = enable_adapter(model, {"rank": 4, "embedding_rank": 0})
+    assert (config.rank, config.embedding_rank) == (4, 0)
+    assert not any(isinstance(layer, LoRAEmbedding) for layer in model.sublayers())
+    assert any(isinstance(layer, LoRALinear) and layer.lora_A.shape[1] == 4 for layer in model.sublayers())
+    with pytest.raises(ValueError, match="rnak"):
+        enable_adapter(RootsForSequenceClassification(tiny_config()), {"rnak": 4})

@@ -323,3 +323,8 @@ def test_fast_linear_matches_plain_linear_in_value_and_gradients(transpose_weigh
     frozen = grads(fast, frozen_w=True)
     assert frozen[2] is None
     np.testing.assert_allclose(frozen[1], ref[1], rtol=1e-5, atol=1e-5)
+    # eager inference (addmm adds the bias inside the GEMM): F.linear's values for 3-D and 2-D inputs
+    x, w, b = (paddle.to_tensor(a) for a in (x0, w0, b0))
+    for inputs in (x, x[0]):
+        np.testing.assert_allclose(linear(inputs, w, b, transpose_weight=transpose_weight, training=False).numpy(),
+                                   plain(inputs, w, b).numpy(), rtol=1e-5, atol=1e-5)
