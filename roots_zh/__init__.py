@@ -10,10 +10,12 @@ from __future__ import annotations
 import warnings
 
 from .utils.lazy import lazy_attributes
+from .utils.logs import default_verbosity
 
 # `import paddle` warns "No ccache found" (a note for people compiling C++ extensions) on every first
 # run; ROOTS compiles none through it, so that one message is hidden. Nothing else is filtered.
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+default_verbosity()  # the library logger passes WARNING+ (utils/logs.py); command lines ask for INFO
 
 __version__ = "0.2.0"
 

@@ -16,6 +16,7 @@ from typing import Any, List, Optional
 
 from .hub.tasks import TASKS
 from .utils.env import BACKENDS
+from .utils.logs import log_to_stderr
 
 
 def _parse_line(task: str, line: str) -> Any:
@@ -73,11 +74,9 @@ def _run_task(ns) -> int:
 
 
 def _serve(argv: List[str]) -> int:
-    import logging
-
     from .serving import add_arguments, run_from_args
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     parser = add_arguments(argparse.ArgumentParser(prog="roots-zh serve", description="HTTP JSON service "
                                                    "with dynamic batching (/predict, /health, /metrics)"))
     return run_from_args(parser.parse_args(argv))

@@ -66,3 +66,16 @@ def test_imports_flow_downward():
                 bad.append(f"{path.relative_to(PKG)}:{lineno} imports {target} (level {LEVELS[target]}) "
                            f"from {source} (level {LEVELS[source]})")
     assert not bad, "\n".join(bad)
+
+
+def test_library_logger_passes_warnings_only_until_a_command_line_asks_for_info():
+    """Paddle sets the root logger to INFO on some imports; ROOTS's load-time INFO lines stay quiet
+    unless a command line (``log_to_stderr``) or the user (``set_verbosity``) asks for them."""
+    code = ("import logging, roots_zh; from roots_zh.utils.logs import log_to_stderr\n"
+            "logging.basicConfig(level=logging.INFO)\n"
+            "logging.getLogger('roots_zh.x').info('hidden-line'); print(logging.getLogger('roots_zh').level)\n"
+            "log_to_stderr(); logging.getLogger('roots_zh.x').info('shown-line')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "30"
+    assert "shown-line" in out.stderr and "hidden-line" not in out.stderr

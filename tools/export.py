@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from roots_zh.utils.logs import log_to_stderr  # noqa: E402
 
 HEADS = {"sequence": "RootsForSequenceClassification", "token": "RootsForTokenClassification",
          "qa": "RootsForQuestionAnswering", "encoder": "RootsModel"}
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="registered name or model directory")
     p.add_argument("--out", required=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ if str(ROOT / "tools") not in sys.path:  # tools/bench when imported from elsewh
 DATA = ROOT.parent / "shared" / "data"
 
 from roots_zh.recipes import INITS, load_recipe, run_recipe  # noqa: E402,F401 - the runner lives in the library
+from roots_zh.utils.logs import log_to_stderr  # noqa: E402
 
 
 def paddlenlp_classifier(config):
@@ -53,7 +53,7 @@ def run(task: str, model: str, init: str, out: Path, data_root: Path = DATA, ove
 
 
 def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True)
     p.add_argument("--model", default="roots-base")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
 from dataclasses import fields
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from roots_zh.training.pretrain import PretrainArgs  # noqa: E402
+from roots_zh.utils.logs import log_to_stderr  # noqa: E402
 
 DEFAULT_TOKENIZER = ROOT / "pretrained" / "roots-base"
 
@@ -122,7 +122,7 @@ def cmd_release(ns) -> None:
 
 
 def main(argv=None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="tokenise a corpus sample with jieba word boundaries")

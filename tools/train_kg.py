@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from roots_zh.knowledge.link_prediction import load_graph, save_embeddings, trai
 from roots_zh.knowledge.transe import TransEArgs  # noqa: E402
 from roots_zh.utils.env import set_cpu_threads  # noqa: E402
 from roots_zh.utils.files import atomic_write_text  # noqa: E402
+from roots_zh.utils.logs import log_to_stderr  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    log_to_stderr(fmt="%(asctime)s %(message)s")
     set_cpu_threads(args.threads)
     kg, report = load_graph(args.graph, args.data_dir)
     targs = TransEArgs(dim=args.dim, norm=args.norm, margin=args.margin, negatives=args.negatives,

@@ -5,7 +5,6 @@ few are kept in the report; a reader never crashes on one bad line.
 """
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from dataclasses import dataclass
@@ -100,26 +99,6 @@ def read_tsv_classification(path: Path, label_col: str = "label", text_col: str 
 
     return _read_lines(path, parse)
 
-
-def read_user_file(path: Path, text_key: str = "text", label_key: str = "label",
-                   pair_key: Optional[str] = None) -> Tuple[List[Example], ReadReport]:
-    """A user's ``.jsonl`` (keys) or ``.csv``/``.tsv`` (header names) file."""
-    path = Path(path)
-    if path.suffix in (".jsonl", ".json"):
-        return read_jsonl_classification(path, text_key, label_key, pair_key, drop_labels=())
-    delimiter = "\t" if path.suffix == ".tsv" else ","
-    report, examples = ReadReport(str(path)), []
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        for line_no, row in enumerate(reader, 2):
-            try:
-                examples.append(Example(_clean(row.get(text_key), text_key), row.get(label_key),
-                                        _clean(row.get(pair_key), pair_key) if pair_key else None))
-                report.read += 1
-            except ValueError as err:
-                report.skip(line_no, str(err))
-    report.log()
-    return examples, report
 
 
 # name -> (reader, {split: file}) for the classification sets in ../shared/data

@@ -104,12 +104,6 @@ def leave_one_category_out(splits: Dict[str, List[CategoryExample]], category: s
             "test": [e for s in ("train", "dev", "test") for e in splits[s] if e.category == name]}
 
 
-def loco_splits(data_root: Path, category: str, seed: int = SEED) -> Dict[str, List[CategoryExample]]:
-    """:func:`leave_one_category_out` over the online_shopping held-out splits."""
-    examples, _ = read_online_shopping(Path(data_root) / ONLINE_SHOPPING_FILE)
-    return leave_one_category_out(stratified_splits(examples, seed=seed), category)
-
-
 _SPLITS = {"online_shopping": ("train", "dev", "test"),
            "sentiment_general": ("train", "dev", "test", "test_online_shopping"),
            "online_shopping_loco": ("train", "dev", "test")}

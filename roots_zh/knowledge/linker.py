@@ -170,6 +170,3 @@ class EntityLinker:
             key = _fold(surface) if self.lowercase else surface
             out.append(Mention(start, end, surface, key, tuple(self._payloads[key])))
         return out
-
-    def find_batch(self, texts: Iterable[str]) -> List[List[Mention]]:
-        return [self.find(t) for t in texts]

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Optional, Sequence
 
 from ..inference.predictor import PRECISIONS
+from ..utils.logs import log_to_stderr
 from .app import ServerSettings, serve
 from .tasks import BACKENDS, TASKS
 
@@ -49,6 +49,6 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     parser = add_arguments(argparse.ArgumentParser(prog="roots-zh serve", description="HTTP JSON service"))
     return run_from_args(parser.parse_args(argv))
