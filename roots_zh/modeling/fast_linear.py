@@ -6,8 +6,8 @@ rounding (``tests/modeling/test_modeling.py``). Used while training in dygraph (
 3,700-3,770 vs 3,010-3,090 tokens/s). Under ``to_static`` the PyLayer made training slower (1,640-2,050
 vs 2,500-2,640 tokens/s; PIR's PyLayer save/restore, ``tuple_push``, is among the top costs in its
 profile), so traced graphs and exports run plain ``F.linear``; exported models hold only standard ops.
-In eager mode (training forward, eval, decoding) the bias is added inside the GEMM (``paddle.addmm``):
-``F.linear`` adds it in a second, slower kernel.
+In eager inference (no gradient: eval, decoding) and in the training forward above, the bias is added
+inside the GEMM (``paddle.addmm``): ``F.linear`` adds it in a second, slower kernel.
 """
 from __future__ import annotations
 
@@ -67,12 +67,15 @@ def _addmm(x, weight, bias):
 
 
 def linear(x, weight, bias=None, transpose_weight: bool = False, training: bool = True):
-    """``F.linear`` semantics; in training with a bias, the bias gradient is computed as a GEMM."""
-    if (training and _GEMM_BIAS_GRAD and bias is not None and paddle.in_dynamic_mode()
-            and not (x.stop_gradient and weight.stop_gradient and bias.stop_gradient)):
+    """``F.linear`` semantics; in training with a bias, the bias gradient is computed as a GEMM; in eager
+    inference (no gradient) the bias is added inside the GEMM."""
+    eager = paddle.in_dynamic_mode()
+    needs_grad = eager and paddle.is_grad_enabled() and not (
+        x.stop_gradient and weight.stop_gradient and (bias is None or bias.stop_gradient))
+    if training and _GEMM_BIAS_GRAD and bias is not None and needs_grad:
         return _LinearWithGemmBiasGrad.apply(x, weight, bias, transpose_weight)
     if not transpose_weight:
-        if bias is not None and bias.ndim == 1 and paddle.in_dynamic_mode():
+        if eager and not needs_grad and bias is not None and bias.ndim == 1:
             return _addmm(x, weight, bias)
         return F.linear(x, weight, bias)
     y = paddle.matmul(x, weight, transpose_y=True)
