@@ -152,7 +152,8 @@ def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_
 
     unknown = sorted(set(spec) - {"teachers", "temperature", "alpha", "unlabeled"})
     if unknown or not spec.get("teachers"):
-        raise ValueError(f"recipe field `distill` needs `teachers` and takes temperature/alpha/unlabeled; got {sorted(spec)}")
+        raise ValueError(f"recipe field `distill` needs `teachers` and takes temperature/alpha/unlabeled; "
+                         f"got {sorted(spec)}")
     teachers = [TextClassifier.from_pretrained(cached_export(TextClassifier, t), backend="inference")
                 for t in spec["teachers"]]
     texts, labels = list(tr_x), list(tr_y)

@@ -51,3 +51,13 @@ def test_ner_recipe_with_crf_saves_a_crf_model(tmp_path, shared_data_dir):
     pipe = TokenClassifier.from_pretrained(tmp_path / "run" / "final")
     assert pipe.model.config.crf and pipe.crf_scores.shape == (len(pipe.tags) + 2, len(pipe.tags))
     assert np.abs(pipe.crf_scores).max() > 0  # two steps at the CRF's learning rate move the scores
+
+
+def test_distill_recipe_names_its_teachers_and_refuses_unknown_fields():
+    from roots_zh.recipes import _distill
+
+    spec = load_recipe("tnews_distill")["distill"]
+    assert spec["teachers"] and 0 <= spec["alpha"] <= 1 and spec["temperature"] > 0
+    for bad in ({"temperature": 2.0}, {"teachers": ["x"], "temprature": 2.0}):
+        with pytest.raises(ValueError, match="distill"):
+            _distill(None, bad, Path("."), [], [], None, [], [], None, "out", {})
