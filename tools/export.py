@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from roots_zh.utils.logs import log_to_stderr
 
-from roots_zh.utils.logs import log_to_stderr  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADS = {"sequence": "RootsForSequenceClassification", "token": "RootsForTokenClassification",
          "qa": "RootsForQuestionAnswering", "encoder": "RootsModel"}

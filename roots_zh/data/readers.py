@@ -100,7 +100,6 @@ def read_tsv_classification(path: Path, label_col: str = "label", text_col: str 
     return _read_lines(path, parse)
 
 
-
 # name -> (reader, {split: file}) for the classification sets in ../shared/data
 CLASSIFICATION_SETS: Dict[str, Tuple[Callable, Dict[str, str], dict]] = {
     "chnsenticorp": (read_tsv_classification, {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}, {}),

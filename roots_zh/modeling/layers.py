@@ -77,13 +77,12 @@ class RootsAttention(nn.Layer):
 
     def forward(self, x, bias, cache: Optional[KVCache] = None, batch=None, seq=None
                 ) -> Tuple[paddle.Tensor, KVCache]:
-        """``x`` ``[B, S, H]``, or ``[B * S, H]`` with ``batch``/``seq`` given (the encoder's flat stream:
-        no reshape around each projection); the output has the shape of ``x``."""
+        """``x`` ``[B * S, H]`` with ``batch``/``seq`` given (the encoder's eager, flat stream: no reshape
+        around each projection, no shape ops), or ``[B, S, H]`` (traced graphs: symbolic axes); the output
+        has the shape of ``x``."""
         flat = x.ndim == 2
         if not flat:
-            # static graphs keep symbolic axes; eager calls (e.g. one decoding step) skip four shape ops
-            batch, seq = ((x.shape[0], x.shape[1]) if paddle.in_dynamic_mode()
-                          else (paddle.shape(x)[0], paddle.shape(x)[1]))
+            batch, seq = paddle.shape(x)[0], paddle.shape(x)[1]
         qkv = self.qkv(x).reshape([batch, seq, 3, self.num_heads, self.head_dim])  # (B, S, 3, nh, hd)
         # unbind, not qkv[0..2]: three slice grads each wrote a zeroed full-size tensor (attention
         # fwd+bwd 220 -> 160 ms at 32x128 on 2 cores); the scale goes on q, the smaller tensor
@@ -157,7 +156,7 @@ class RootsEncoder(nn.Layer):
         new_caches = [] if use_cache else None
         for i, layer in enumerate(self.layers):
             cache = past_key_values[i] if past_key_values is not None else None
-            h, new_cache = layer(h, bias, cache, batch, seq) if flat else layer(h, bias, cache)
+            h, new_cache = layer(h, bias, cache, batch, seq)  # batch/seq: used by the flat stream only
             if self.final_norm is not None and i == len(self.layers) - 1:
                 h = self.final_norm(h)
             if use_cache:
