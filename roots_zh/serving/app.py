@@ -203,8 +203,11 @@ def serve(task: str = "text_classification", model: Optional[str] = None, host: 
                         rate, settings.max_batch_size, int(rate * settings.request_timeout_s * 0.7),
                         settings.request_timeout_s)
         app = create_app(handler, settings, task, items_per_s=rate)
-        uvicorn.run(app, host=host, port=port, log_level="warning", backlog=settings.backlog,
-                    timeout_keep_alive=65, timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None)
+        server = uvicorn.Server(uvicorn.Config(
+            app, host=host, port=port, log_level="warning", backlog=settings.backlog, timeout_keep_alive=65,
+            timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None))
+        app.state.batcher.open_connections = lambda: len(server.server_state.connections)
+        server.run()
     finally:
         if callable(getattr(handler, "close", None)):
             handler.close()

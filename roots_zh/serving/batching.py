@@ -36,12 +36,18 @@ class Closed(Exception):
 class DynamicBatcher:
     """Merge queued requests (each a list of items) into batches of up to ``max_batch_size`` items,
     waiting at most ``max_wait_ms`` for more after the first; the handler runs in one worker thread
-    (with :class:`~roots_zh.serving.worker.ProcessHandler` that thread only waits on a pipe)."""
+    (with :class:`~roots_zh.serving.worker.ProcessHandler` that thread only waits on a pipe).
+
+    ``open_connections``: a callable counting the server's open HTTP connections. An HTTP/1.1 client
+    has one request in flight per connection, so once every open connection has a request queued no
+    more can come: the batch goes at once instead of waiting out ``max_wait_ms``."""
 
     def __init__(self, handler: Handler, max_batch_size: int = 32, max_wait_ms: float = 5.0,
                  max_queue: int = 256, metrics: Optional[Metrics] = None,
-                 admission: Optional[Admission] = None) -> None:
+                 admission: Optional[Admission] = None,
+                 open_connections: Optional[Callable[[], int]] = None) -> None:
         self.handler = handler
+        self.open_connections = open_connections
         self.max_batch_size, self.max_wait = max_batch_size, max_wait_ms / 1000.0
         self.max_queue = max_queue
         self.metrics = metrics or Metrics()
@@ -107,6 +113,8 @@ class DynamicBatcher:
                     self._release(entry[0])
                     self.metrics.dropped += 1
                     continue
+            elif self._everyone_waits():  # no connection can send more
+                break
             else:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
@@ -118,6 +126,10 @@ class DynamicBatcher:
             batch.append(entry)
             size += len(entry[0])
         return batch
+
+    def _everyone_waits(self) -> bool:
+        """Every open connection has a request queued (so none can add to this batch)."""
+        return self.open_connections is not None and self.pending >= self.open_connections()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -24,6 +24,12 @@ WARMUP_TEXT = ("这家酒店的位置很好，离地铁站只有几分钟的路�
                "唯一的缺点是早餐的种类比较少，隔音效果一般，晚上能听到走廊里的声音。")
 
 
+# Paddle's OpenMP (iomp5): after a parallel region, threads spin this many ms before they sleep. The
+# default (200 ms) keeps both cores busy long after a batch, starving the HTTP process; 0 (what
+# OMP_WAIT_POLICY=PASSIVE means) puts them to sleep between the hundreds of regions of one batch.
+MODEL_PROCESS_ENV = {"KMP_BLOCKTIME": "1"}
+
+
 class WorkerError(RuntimeError):
     """The model process failed a batch or died; the message says how."""
 
@@ -74,15 +80,15 @@ class ProcessHandler:
     def start(self) -> "ProcessHandler":
         ctx = mp.get_context("spawn")  # never fork a process that has loaded Paddle
         parent, child = ctx.Pipe()
-        env_before = os.environ.get("OMP_WAIT_POLICY")
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle math threads yield the core to HTTP
+        added = [k for k in MODEL_PROCESS_ENV if k not in os.environ]  # the caller's settings win
+        os.environ.update({k: MODEL_PROCESS_ENV[k] for k in added})
         try:
             self._process = ctx.Process(target=_child_main, args=(child, self.task, self.model, self.options),
                                         name=f"roots-model-{self.task}", daemon=True)
             self._process.start()
         finally:
-            if env_before is None:
-                os.environ.pop("OMP_WAIT_POLICY", None)
+            for k in added:
+                os.environ.pop(k, None)
         child.close()
         self._conn = parent
         if not parent.poll(self.start_timeout_s):
