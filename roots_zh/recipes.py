@@ -24,7 +24,8 @@ RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json",
                 "translation_bidirectional": Path("translation") / "bidirectional.json",
                 "segmentation_multi": Path("segmentation") / "multi_criteria.json",
-                "tnews_distill": Path("tnews") / "distill.json"}
+                "tnews_distill": Path("tnews") / "distill.json",
+                "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
@@ -143,20 +144,24 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
 
 def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, out: str, settings: dict) -> dict:
     """A recipe's ``"distill"``: ``teachers`` (model directories or names, run on Paddle Inference),
-    ``temperature``, ``alpha`` and optional ``unlabeled`` text ``{"dataset", "split", "field", "limit"}``
-    from a seq2seq set (e.g. the mined news ``headlines``' titles: ``"field": "target"``)."""
+    ``temperature``, ``alpha``, optional ``unlabeled`` text ``{"dataset", "split", "field", "limit"}``
+    from a seq2seq set (e.g. the mined news ``headlines``' titles: ``"field": "target"``) and optional
+    ``tfidf_teacher`` ``{"folds": K}``: one more teacher, the TF-IDF + logistic-regression classifier
+    (out-of-fold on the training texts, fitted on all of them for the unlabelled ones)."""
+    import numpy as np
+
     from .data.readers import evenly_spaced
     from .data.seq2seq import load_seq2seq_set
-    from .pipelines.base import cached_export
     from .pipelines.text_classification import TextClassifier
+    from .training.tfidf_teacher import TfidfClassifier, cross_fitted_probs
 
-    unknown = sorted(set(spec) - {"teachers", "temperature", "alpha", "unlabeled"})
-    if unknown or not spec.get("teachers"):
-        raise ValueError(f"recipe field `distill` needs `teachers` and takes temperature/alpha/unlabeled; "
-                         f"got {sorted(spec)}")
-    teachers = [TextClassifier.from_pretrained(cached_export(TextClassifier, t), backend="inference")
-                for t in spec["teachers"]]
+    unknown = sorted(set(spec) - {"teachers", "temperature", "alpha", "unlabeled", "tfidf_teacher"})
+    if unknown or not (spec.get("teachers") or spec.get("tfidf_teacher")):
+        raise ValueError(f"recipe field `distill` needs `teachers` (or `tfidf_teacher`) and takes temperature/"
+                         f"alpha/unlabeled/tfidf_teacher; got {sorted(spec)}")
+    teachers = [TextClassifier.from_pretrained(t, backend="inference") for t in spec.get("teachers", [])]
     texts, labels = list(tr_x), list(tr_y)
+    more: list = []
     extra = spec.get("unlabeled")
     if extra:
         if tr_p is not None:
@@ -164,6 +169,14 @@ def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_
         pairs, _ = load_seq2seq_set(data_root, extra["dataset"], extra.get("split", "train"))
         more = evenly_spaced([getattr(p, extra.get("field", "target")) for p in pairs], extra.get("limit"))
         texts, labels = texts + more, labels + [None] * len(more)
+    lexical = spec.get("tfidf_teacher")
+    if lexical:
+        folds = lexical.get("folds", 5) if isinstance(lexical, dict) else 5
+        probs = cross_fitted_probs(tr_x, tr_y, clf.labels, folds, pairs=tr_p)
+        if more:
+            model = TfidfClassifier().fit(tr_x, tr_y)
+            probs = np.concatenate([probs, model.predict_proba(more, clf.labels)])
+        teachers.append(probs)
     return clf.distill(texts, teachers, labels, tr_p, ev_x, ev_y, ev_p, temperature=spec.get("temperature", 2.0),
                        alpha=spec.get("alpha", 0.5), output_dir=out, **settings)
 

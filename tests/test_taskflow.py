@@ -84,6 +84,9 @@ def test_inference_backend_exports_once_and_matches_dygraph(tmp_path, monkeypatc
     for a, b in zip(dygraph, flow(texts)):
         assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4
     Taskflow("sentiment_analysis", model=str(model_dir), backend="inference")  # reuses the cache
+    direct = TextClassifier.from_pretrained(model_dir, backend="inference")  # a checkpoint: the same cache
+    assert direct.runtime == "inference" and direct.model is None
+    assert [r["label"] for r in direct.predict(texts)] == [r["label"] for r in dygraph]
     assert len(list((tmp_path / "home" / "inference").iterdir())) == 1
     with pytest.raises(ValueError, match="backend"):
         Taskflow("word_segmentation", backend="inference")

@@ -132,16 +132,20 @@ class Pipeline:
             self.backend = dygraph_backend(model, self.OUTPUT_FIELDS)
 
     # ------------------------------------------------------------------ start-up
-    @staticmethod
-    def open_pipeline(name_or_dir: Union[str, os.PathLike], backend: str, inference_options: Dict[str, Any],
+    @classmethod
+    def open_pipeline(cls, name_or_dir: Union[str, os.PathLike], backend: str, inference_options: Dict[str, Any],
                       **tokenizer_options: Any) -> Tuple[Path, Any, Any, Any]:
         """The start-up every pipeline's ``from_pretrained`` shares: ``(directory, tokenizer, predictor,
         config)``. ``name_or_dir`` is a registered name or a path; ``tokenizer_options`` that are ``None``
-        keep the directory's saved settings; ``predictor``/``config`` are ``None`` for dygraph."""
+        keep the directory's saved settings; ``predictor``/``config`` are ``None`` for dygraph. An exported
+        backend on a checkpoint (not an export) runs its cached export (:func:`cached_export`)."""
         from ..hub import resolve_model_dir
+        from ..inference.export import MANIFEST_NAME
         from ..tokenization.auto import AutoTokenizer
 
         directory = resolve_model_dir(name_or_dir)
+        if backend != "dygraph" and not (directory / MANIFEST_NAME).is_file() and (directory / "config.json").is_file():
+            directory = cached_export(cls, directory)
         tokenizer = AutoTokenizer.from_pretrained(
             directory, **{k: v for k, v in tokenizer_options.items() if v is not None})
         predictor, config = open_backend(directory, backend, inference_options)

@@ -160,13 +160,16 @@ class TextClassifier(Pipeline):
                 temperature: float = 2.0, alpha: float = 0.5, adapter: Any = None, threshold: Any = None,
                 **training_args: Any) -> dict:
         """Train this classifier (the student) on the softened predictions of ``teachers`` (a
-        ``TextClassifier`` or a list of them with the same labels: an ensemble, on any backend) for
+        ``TextClassifier`` or a list of them with the same labels: an ensemble, on any backend; a
+        teacher may also be its ``[len(texts), len(labels)]`` probabilities, columns in this
+        classifier's label order, e.g. a lexical model's) for
         ``texts``, plus cross-entropy on ``labels`` where given (``labels=None``, or ``None`` items:
         unlabelled text, teacher term only). Loss: ``roots_zh.training.distillation.distillation_loss``
         with ``temperature`` and ``alpha`` (the weight of the teacher term); the other arguments as
         :meth:`fit`."""
         from ..modeling.masks import IGNORE_INDEX
-        from ..training.distillation import check_distillation, distillation_model, ensemble_log_probs
+        from ..training.distillation import (check_distillation, check_probabilities, distillation_model,
+                                             ensemble_log_probs)
         from .class_balance import check_threshold
 
         self.require_model("distill")
@@ -174,14 +177,17 @@ class TextClassifier(Pipeline):
         texts, _ = check_texts(texts, "texts")
         teachers = list(teachers) if isinstance(teachers, (list, tuple)) else [teachers]
         for i, teacher in enumerate(teachers):
-            if not isinstance(teacher, TextClassifier) or teacher.labels != self.labels:
+            if isinstance(teacher, np.ndarray):
+                check_probabilities(teacher, (len(texts), len(self.labels)), f"teachers[{i}]")
+            elif not isinstance(teacher, TextClassifier) or teacher.labels != self.labels:
                 raise ValueError(f"`teachers[{i}]` must be a TextClassifier with this classifier's labels "
-                                 f"{self.labels}")
+                                 f"{self.labels}, or an array of probabilities")
         if labels is not None and len(labels) != len(texts):
             raise ValueError(f"`labels` has {len(labels)} items but there are {len(texts)} texts")
         threshold = check_threshold(threshold, len(self.labels), eval_texts is not None and eval_labels is not None)
         pairs = self._pairs(text_pairs, len(texts))
-        teacher_logits = ensemble_log_probs([t.predict_proba(texts, pairs) for t in teachers])
+        teacher_logits = ensemble_log_probs([t if isinstance(t, np.ndarray) else t.predict_proba(texts, pairs)
+                                             for t in teachers])
         label_ids = self._label_ids(labels if labels is not None else [None] * len(texts), unlabelled=IGNORE_INDEX)
         features = self.encode(texts, pairs)
         for feature, row, label in zip(features, teacher_logits, label_ids):

@@ -61,6 +61,14 @@ def distillation_model(model, temperature: float = 2.0, alpha: float = 0.5):
     return Distilled(model)
 
 
+def check_probabilities(probs: np.ndarray, shape: tuple, field: str) -> None:
+    """A teacher given as probabilities: ``shape``, finite, non-negative, rows summing to 1."""
+    if probs.shape != shape:
+        raise ValueError(f"`{field}` has shape {probs.shape}; expected {shape} (texts x labels)")
+    if not np.isfinite(probs).all() or (probs < 0).any() or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError(f"`{field}` must hold probabilities: finite, non-negative, each row summing to 1")
+
+
 def ensemble_log_probs(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     """Teacher logits of an ensemble: the mean of its members' log-probabilities ``[N, C]`` (a
     normalised geometric mean of their distributions; a softmax of it gives the ensemble's)."""

@@ -1,5 +1,6 @@
 """Distillation: the loss (soft term, labelled rows only for the hard term), an ensemble's teacher
-logits, and `TextClassifier.distill` teaching a student from unlabelled text."""
+logits, and `TextClassifier.distill` teaching a student from unlabelled text (teachers as models or
+as probability arrays)."""
 import numpy as np
 import pytest
 
@@ -74,6 +75,17 @@ def test_distill_teaches_a_student_from_unlabelled_text(tokenizer):
     assert summary["distillation"] == {"teachers": 2, "temperature": 2.0, "alpha": 1.0, "labelled": 0, "texts": 256}
 
 
+def test_a_teacher_given_as_probabilities_teaches_the_student(tokenizer):
+    texts, labels = toy_data(256, 2)
+    test_x, test_y = toy_data(64, 1)
+    student = make_classifier(tokenizer)
+    probs = np.array([[0.9, 0.1] if label == student.labels[0] else [0.1, 0.9] for label in labels], dtype=np.float32)
+    summary = student.distill(texts, [probs], eval_texts=test_x, eval_labels=test_y, epochs=4, batch_size=16,
+                              learning_rate=3e-3, temperature=1.0, alpha=1.0)
+    assert student.evaluate(test_x, test_y)["accuracy"] >= 0.95, summary["best"]
+    assert summary["distillation"]["teachers"] == 1 and summary["distillation"]["labelled"] == 0
+
+
 def test_distill_errors_name_the_field(tokenizer):
     student = make_classifier(tokenizer)
     texts, labels = toy_data(8, 0)
@@ -83,6 +95,8 @@ def test_distill_errors_name_the_field(tokenizer):
                           ({"teachers": student, "temperature": 0}, "temperature"),
                           ({"teachers": student, "alpha": 1.5}, "alpha"),
                           ({"teachers": student, "labels": labels[:3]}, "labels"),
-                          ({"teachers": student, "labels": ["中性"] + labels[1:]}, r"labels\[0\]")):
+                          ({"teachers": student, "labels": ["中性"] + labels[1:]}, r"labels\[0\]"),
+                          ({"teachers": [student, np.full((3, 2), 0.5)]}, r"teachers\[1\].*shape"),
+                          ({"teachers": [np.full((8, 2), 0.7)]}, r"teachers\[0\].*probabilities")):
         with pytest.raises(ValueError, match=match):
             student.distill(texts, **kwargs)

@@ -78,20 +78,11 @@ def eval_classification(spec: dict, root: Path, limit: Optional[int]) -> Dict[st
 
 def tfidf_lr_predict(train_texts: Sequence[str], train_labels: Sequence, test_texts: Sequence[str],
                      train_pairs: Optional[Sequence[str]] = None, test_pairs: Optional[Sequence[str]] = None):
-    """jieba words + TF-IDF (uni+bigrams) + logistic regression fitted on the train texts; the predicted
-    labels of the test texts (a numpy array). Also used by ``loco`` on texts it chose itself."""
-    import jieba
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    """The predicted labels (a numpy array) of ``roots_zh.training.tfidf_teacher.TfidfClassifier``
+    fitted on the train texts. Also used by ``loco`` on texts it chose itself."""
+    from roots_zh.training.tfidf_teacher import TfidfClassifier
 
-    def words(texts, pairs):
-        joined = texts if pairs is None else [a + " ||| " + b for a, b in zip(texts, pairs)]
-        return [" ".join(jieba.lcut(t)) for t in joined]
-
-    vec = TfidfVectorizer(token_pattern=r"(?u)[^ ]+", ngram_range=(1, 2), min_df=1, sublinear_tf=True)
-    x_train = vec.fit_transform(words(train_texts, train_pairs))
-    model = LogisticRegression(max_iter=2000, C=4.0).fit(x_train, list(train_labels))
-    return model.predict(vec.transform(words(test_texts, test_pairs)))
+    return TfidfClassifier().fit(train_texts, train_labels, train_pairs).predict(test_texts, test_pairs)
 
 
 def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
