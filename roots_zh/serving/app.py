@@ -207,7 +207,10 @@ def serve(task: str = "text_classification", model: Optional[str] = None, host: 
             app, host=host, port=port, log_level="warning", backlog=settings.backlog, timeout_keep_alive=65,
             timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None))
         app.state.batcher.open_connections = lambda: len(server.server_state.connections)
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # SIGINT, re-raised after the graceful shutdown (as uvicorn.run)
+            pass
     finally:
         if callable(getattr(handler, "close", None)):
             handler.close()
