@@ -153,7 +153,7 @@ def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_
     from .data.readers import evenly_spaced
     from .data.seq2seq import load_seq2seq_set
     from .pipelines.text_classification import TextClassifier
-    from .training.tfidf_teacher import TfidfClassifier, cross_fitted_probs
+    from .training.tfidf_teacher import cross_fitted_probs
 
     unknown = sorted(set(spec) - {"teachers", "temperature", "alpha", "unlabeled", "tfidf_teacher"})
     if unknown or not (spec.get("teachers") or spec.get("tfidf_teacher")):
@@ -172,11 +172,8 @@ def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_
     lexical = spec.get("tfidf_teacher")
     if lexical:
         folds = lexical.get("folds", 5) if isinstance(lexical, dict) else 5
-        probs = cross_fitted_probs(tr_x, tr_y, clf.labels, folds, pairs=tr_p)
-        if more:
-            model = TfidfClassifier().fit(tr_x, tr_y)
-            probs = np.concatenate([probs, model.predict_proba(more, clf.labels)])
-        teachers.append(probs)
+        teachers.append(np.concatenate(cross_fitted_probs(tr_x, tr_y, clf.labels, folds, pairs=tr_p,
+                                                          unlabelled=more)))
     return clf.distill(texts, teachers, labels, tr_p, ev_x, ev_y, ev_p, temperature=spec.get("temperature", 2.0),
                        alpha=spec.get("alpha", 0.5), output_dir=out, **settings)
 

@@ -7,46 +7,54 @@ so that a student is not taught the memorised labels.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 
+def segment(texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> List[str]:
+    """Space-joined jieba words of each text (``a ||| b`` for a pair): the classifier's input."""
+    import jieba
+
+    joined = texts if pairs is None else [a + " ||| " + b for a, b in zip(texts, pairs)]
+    return [" ".join(jieba.lcut(t)) for t in joined]
+
+
 class TfidfClassifier:
-    """``fit(texts, labels)`` then ``predict`` / ``predict_proba`` (columns in ``label_order``)."""
+    """``fit(texts, labels)`` then ``predict`` / ``predict_proba`` (columns in ``label_order``).
+    The ``*_words`` methods take :func:`segment`'s output, for callers that reuse it."""
 
     def __init__(self, c: float = 4.0, max_iter: int = 2000) -> None:
         self.c, self.max_iter = c, max_iter
 
-    @staticmethod
-    def _words(texts: Sequence[str], pairs: Optional[Sequence[str]]) -> List[str]:
-        import jieba
-
-        joined = texts if pairs is None else [a + " ||| " + b for a, b in zip(texts, pairs)]
-        return [" ".join(jieba.lcut(t)) for t in joined]
-
     def fit(self, texts: Sequence[str], labels: Sequence, pairs: Optional[Sequence[str]] = None
             ) -> "TfidfClassifier":
+        return self.fit_words(segment(texts, pairs), labels)
+
+    def fit_words(self, words: Sequence[str], labels: Sequence) -> "TfidfClassifier":
         try:
             from sklearn.feature_extraction.text import TfidfVectorizer
             from sklearn.linear_model import LogisticRegression
         except ImportError as exc:
             raise ImportError("the TF-IDF classifier needs scikit-learn: pip install 'roots_zh[metrics]'") from exc
-        if len(texts) != len(labels):
-            raise ValueError(f"`labels` has {len(labels)} items but there are {len(texts)} texts")
+        if len(words) != len(labels):
+            raise ValueError(f"`labels` has {len(labels)} items but there are {len(words)} texts")
         self.vectorizer = TfidfVectorizer(token_pattern=r"(?u)[^ ]+", ngram_range=(1, 2), min_df=1, sublinear_tf=True)
-        features = self.vectorizer.fit_transform(self._words(texts, pairs))
+        features = self.vectorizer.fit_transform(words)
         self.model = LogisticRegression(max_iter=self.max_iter, C=self.c).fit(features, list(labels))
         return self
 
     def predict(self, texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> np.ndarray:
-        return self.model.predict(self.vectorizer.transform(self._words(texts, pairs)))
+        return self.model.predict(self.vectorizer.transform(segment(texts, pairs)))
 
     def predict_proba(self, texts: Sequence[str], label_order: Sequence, pairs: Optional[Sequence[str]] = None
                       ) -> np.ndarray:
         """``[N, len(label_order)]``; a label unseen in training gets probability 0."""
-        probs = self.model.predict_proba(self.vectorizer.transform(self._words(texts, pairs)))
-        out = np.zeros((len(texts), len(label_order)), dtype=np.float32)
+        return self.proba_words(segment(texts, pairs), label_order)
+
+    def proba_words(self, words: Sequence[str], label_order: Sequence) -> np.ndarray:
+        probs = self.model.predict_proba(self.vectorizer.transform(words))
+        out = np.zeros((len(words), len(label_order)), dtype=np.float32)
         column = {label: i for i, label in enumerate(self.model.classes_)}
         for j, label in enumerate(label_order):
             if label in column:
@@ -55,15 +63,22 @@ class TfidfClassifier:
 
 
 def cross_fitted_probs(texts: Sequence[str], labels: Sequence, label_order: Sequence, folds: int = 5,
-                       seed: int = 42, pairs: Optional[Sequence[str]] = None) -> np.ndarray:
-    """Each text's probabilities from a :class:`TfidfClassifier` fitted on the other ``folds - 1`` folds."""
+                       seed: int = 42, pairs: Optional[Sequence[str]] = None,
+                       unlabelled: Sequence[str] = ()) -> Tuple[np.ndarray, np.ndarray]:
+    """``(probs of texts, probs of unlabelled)``: each training text's from a :class:`TfidfClassifier`
+    fitted on the other ``folds - 1`` folds, the unlabelled texts' from one fitted on all of them.
+    Every text is segmented once."""
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"`folds` must be an int >= 2, got {folds!r}")
-    order = np.random.default_rng(seed).permutation(len(texts))
-    out = np.zeros((len(texts), len(label_order)), dtype=np.float32)
-    pick = lambda xs, rows: None if xs is None else [xs[i] for i in rows]  # noqa: E731
+    words = segment(texts, pairs)
+    order = np.random.default_rng(seed).permutation(len(words))
+    out = np.zeros((len(words), len(label_order)), dtype=np.float32)
+    pick = lambda xs, rows: [xs[i] for i in rows]  # noqa: E731
     for held in np.array_split(order, folds):
         rest = np.setdiff1d(order, held)
-        model = TfidfClassifier().fit(pick(texts, rest), pick(labels, rest), pick(pairs, rest))
-        out[held] = model.predict_proba(pick(texts, held), label_order, pick(pairs, held))
-    return out
+        model = TfidfClassifier().fit_words(pick(words, rest), pick(labels, rest))
+        out[held] = model.proba_words(pick(words, held), label_order)
+    extra = np.zeros((0, len(label_order)), dtype=np.float32)
+    if len(unlabelled):
+        extra = TfidfClassifier().fit_words(words, labels).proba_words(segment(unlabelled), label_order)
+    return out, extra

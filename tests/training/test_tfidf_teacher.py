@@ -24,9 +24,10 @@ def test_fit_predict_and_probability_columns_follow_the_label_order():
 def test_cross_fitted_probabilities_come_from_models_that_did_not_see_the_row():
     texts = SPORTS + MONEY + ["奇怪的独角兽"]  # the last text's words occur nowhere else
     labels = ["体育"] * 5 + ["财经"] * 5 + ["体育"]
-    oof = cross_fitted_probs(texts, labels, ["体育", "财经"], folds=11)  # leave-one-out
+    oof, extra = cross_fitted_probs(texts, labels, ["体育", "财经"], folds=11, unlabelled=texts[-1:])  # leave-one-out
     seen = TfidfClassifier().fit(texts, labels).predict_proba(texts[-1:], ["体育", "财经"])
     assert oof.shape == (11, 2)
+    np.testing.assert_allclose(extra, seen, rtol=1e-5)  # unlabelled text: the model fitted on all texts
     assert seen[0, 0] > oof[-1, 0]  # fitted on the row itself it is surer of its label
     assert (oof[:5, 0] > 0.5).all() and (oof[5:10, 1] > 0.5).all()
     with pytest.raises(ValueError, match="folds"):

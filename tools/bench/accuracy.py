@@ -76,21 +76,17 @@ def eval_classification(spec: dict, root: Path, limit: Optional[int]) -> Dict[st
     return clf.evaluate(texts, labels, pairs)
 
 
-def tfidf_lr_predict(train_texts: Sequence[str], train_labels: Sequence, test_texts: Sequence[str],
-                     train_pairs: Optional[Sequence[str]] = None, test_pairs: Optional[Sequence[str]] = None):
-    """The predicted labels (a numpy array) of ``roots_zh.training.tfidf_teacher.TfidfClassifier``
-    fitted on the train texts. Also used by ``loco`` on texts it chose itself."""
+def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split
+    (``roots_zh.training.tfidf_teacher.TfidfClassifier``)."""
+    import numpy as np
+
     from roots_zh.training.tfidf_teacher import TfidfClassifier
 
-    return TfidfClassifier().fit(train_texts, train_labels, train_pairs).predict(test_texts, test_pairs)
-
-
-def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split."""
     tr_x, tr_p, tr_y = _classification_data(spec, root, spec.get("train_split", "train"), None)
     te_x, te_p, te_y = _classification_data(spec, root, spec["split"], limit)
-    pred = tfidf_lr_predict(tr_x, tr_y, te_x, tr_p, te_p)
-    return {"accuracy": float((pred == __import__("numpy").asarray(te_y)).mean()), "n": len(te_y)}
+    pred = TfidfClassifier().fit(tr_x, tr_y, tr_p).predict(te_x, te_p)
+    return {"accuracy": float((pred == np.asarray(te_y)).mean()), "n": len(te_y)}
 
 
 def _finetune_from_random(spec: dict, root: Path, init: str) -> Dict[str, float]:

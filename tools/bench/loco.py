@@ -7,7 +7,7 @@ and scored, in the same run, by:
 
 - ``roots_loco``: the ROOTS model fine-tuned without the category;
 - ``tfidf_lr``: jieba + TF-IDF + logistic regression fitted on the same LOCO train split
-  (:func:`bench.accuracy.tfidf_lr_predict`);
+  (``roots_zh.training.tfidf_teacher.TfidfClassifier``);
 - ``snownlp`` / ``jiagu``: the offline peers (:func:`bench.peers.score_sentiment_peer`; a missing
   one is skipped with a note);
 - ``roots_sentiment``: the shipped general model, an in-domain *reference*, NOT held out: it was
@@ -146,10 +146,10 @@ def score_tfidf_lr(train_texts: Sequence[str], train_gold: Sequence[bool], texts
                    gold: Sequence[bool]) -> Dict[str, float]:
     import numpy as np
 
-    from .accuracy import tfidf_lr_predict
+    from roots_zh.training.tfidf_teacher import TfidfClassifier
 
     start = time.perf_counter()
-    pred = tfidf_lr_predict(train_texts, train_gold, texts)
+    pred = TfidfClassifier().fit(train_texts, train_gold).predict(texts)
     return {"accuracy": float((np.asarray(pred) == np.asarray(gold)).mean()) if len(gold) else 0.0,
             "n": len(gold), "seconds_fit_predict": round(time.perf_counter() - start, 1)}
 

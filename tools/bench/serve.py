@@ -107,19 +107,15 @@ def run(args: argparse.Namespace) -> int:
     examples, _ = load_classification_set(data_dir(args.data_dir), "chnsenticorp", "test")
     texts = [e.text[:500] for e in examples]
     handler = _offline_handler(args)
-    offline = {"items_per_s": _time_offline(handler, args, texts), "batch_size": args.max_batch_size,
-               **dict(getattr(handler, "info", {}))}
-    print(f"offline batched (before the server): {offline['items_per_s']:.1f} items/s ({offline})", flush=True)
-    timings = [offline["items_per_s"]]  # offline items/s before each level and after the last
+    timings = []  # offline items/s before each level and after the last (the server idles meanwhile)
     port = _free_port()
     proc, log = _start_server(args, port)
     rows = []
     try:
         wait_healthy(port, 300, proc)
         before = get_json(port, "/metrics")
-        for n, (clients, requests) in enumerate(_levels(args)):
-            if n:
-                timings.append(_time_offline(handler, args, texts))
+        for clients, requests in _levels(args):
+            timings.append(_time_offline(handler, args, texts))
             res = run_load(port, texts, clients, requests, args.time_limit_s, args.request_timeout_s + 10)
             after = get_json(port, "/metrics")
             batches = after["batches_total"] - before["batches_total"]
@@ -143,17 +139,18 @@ def run(args: argparse.Namespace) -> int:
     if "Traceback" in tail:
         print("server log tail:\n" + tail)
     # the CPU's speed drifts over a run on a shared machine: each level is compared with the offline
-    # throughput timed just before and just after it (the server's model process idles meanwhile)
+    # throughput timed just before and just after it
     for n, r in enumerate(rows):
         r["offline_items_per_s"] = (timings[n] + timings[n + 1]) / 2
         r["vs_offline"] = r["req_per_s"] / r["offline_items_per_s"]
         r["statuses"] = ", ".join(f"{k}×{v}" for k, v in sorted(r["status_counts"].items()))
-    offline.update(timings=timings, items_per_s=sum(timings) / len(timings))
+    offline = {"timings": timings, "items_per_s": sum(timings) / len(timings), "batch_size": args.max_batch_size,
+               **dict(getattr(handler, "info", {}))}
     print(f"offline batched, before each level and after the last: {', '.join(f'{t:.1f}' for t in timings)} items/s",
           flush=True)
-    print(format_table(rows, ["clients", "requests", "req_per_s", "offline_items_per_s", "vs_offline", "p50_ms", "p99_ms", "max_answer_ms",
-                              "mean_batch", "statuses", "no_answer"]))
-    checks = _checks(rows, offline, args)
+    print(format_table(rows, ["clients", "requests", "req_per_s", "offline_items_per_s", "vs_offline", "p50_ms",
+                              "p99_ms", "max_answer_ms", "mean_batch", "statuses", "no_answer"]))
+    checks = _checks(rows, args)
     print("checks:", checks)
     path = write_result(NAME, {"task": args.task, "backend": args.backend, "threads": args.threads,
                                "max_batch_size": args.max_batch_size, "request_timeout_s": args.request_timeout_s,
@@ -165,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(checks[k] for k in GATES if k in checks) else 1
 
 
-def _checks(rows: List[dict], offline: dict, args) -> Dict[str, object]:
+def _checks(rows: List[dict], args) -> Dict[str, object]:
     """The issue-19 acceptance checks on this run's figures."""
     by = {r["clients"]: r for r in rows}
     out: Dict[str, object] = {}
