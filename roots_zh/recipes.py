@@ -25,7 +25,8 @@ RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "translation_bidirectional": Path("translation") / "bidirectional.json",
                 "segmentation_multi": Path("segmentation") / "multi_criteria.json",
                 "tnews_distill": Path("tnews") / "distill.json",
-                "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json"}
+                "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json",
+                "tnews_lexical": Path("tnews") / "lexical.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
@@ -127,10 +128,16 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
     settings = training_args(recipe, TRAINING_KEYS + CLASSIFICATION_KEYS)
     if recipe.get("distill"):
         summary = _distill(clf, recipe["distill"], data_root, tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, str(out), settings)
+    elif recipe.get("epochs") == 0:  # keep the loaded encoder (e.g. to add a lexical leg to a trained model)
+        summary = {"best": clf.evaluate(ev_x, ev_y, ev_p)}
     else:
         summary = clf.fit(tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, output_dir=str(out), **settings)
+    extra = {}
+    if recipe.get("lexical") is not None:  # the lexical leg, after the encoder; "dev" then scores both
+        extra = {"dev_encoder": summary["best"], "lexical": _fit_lexical(clf, recipe["lexical"], tr_x, tr_y, tr_p)}
+        summary["best"] = clf.evaluate(ev_x, ev_y, ev_p)
     result = {"task": task, "model": model, "init": init, "dev": summary["best"],
-              "train_seconds": round(time.time() - start, 1), "recipe": recipe}
+              "train_seconds": round(time.time() - start, 1), "recipe": recipe, **extra}
     if "distillation" in summary:
         result["distillation"] = summary["distillation"]
     if "test" in data:
@@ -140,6 +147,14 @@ def run_classification(task: str, model: str, init: str, out: Path, data_root: P
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
     clf.save_pretrained(out / "final")
     return result
+
+
+def _fit_lexical(clf, spec: dict, tr_x, tr_y, tr_p) -> dict:
+    """A recipe's ``"lexical"`` ``{"weight", "max_features", "c"}`` (all optional): the classifier's
+    lexical leg (``TextClassifier.fit_lexical``), trained on the training texts after the encoder."""
+    if not isinstance(spec, dict) or set(spec) - {"weight", "max_features", "c"}:
+        raise ValueError(f"recipe field `lexical` must be an object with keys from weight/max_features/c, got {spec!r}")
+    return clf.fit_lexical(tr_x, tr_y, tr_p, **spec)
 
 
 def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_p, out: str, settings: dict) -> dict:

@@ -61,3 +61,22 @@ def test_distill_recipe_names_its_teachers_and_refuses_unknown_fields():
     for bad in ({"temperature": 2.0}, {"teachers": ["x"], "temprature": 2.0}):
         with pytest.raises(ValueError, match="distill"):
             _distill(None, bad, Path("."), [], [], None, [], [], None, "out", {})
+
+
+def test_lexical_recipe_keeps_the_encoder_and_adds_a_saved_leg(tmp_path, shared_data_dir):
+    pytest.importorskip("sklearn")
+    from roots_zh.hub import load_registry
+    from roots_zh.pipelines.text_classification import TextClassifier
+    from roots_zh.recipes import _fit_lexical, run_recipe
+
+    if "roots-tnews" not in load_registry():
+        pytest.skip("roots-tnews not shipped")
+    result = run_recipe("tnews_lexical", "roots-tnews", "pretrained", tmp_path / "run", shared_data_dir,
+                        {"lexical": {"weight": 0.5, "max_features": 500}}, limit=300, eval_limit=60)
+    assert result["lexical"] == {"features": 500, "weight": 0.5}
+    assert 0.0 <= result["dev_encoder"]["accuracy"] <= 1.0 and 0.0 <= result["dev"]["accuracy"] <= 1.0
+    assert "train_summary" not in result and not (tmp_path / "run" / "best").exists()  # epochs 0: no training
+    again = TextClassifier.from_pretrained(tmp_path / "run" / "final")
+    assert again.lexical is not None and len(again.lexical.hashes) == 500 and again.lexical_weight == 0.5
+    with pytest.raises(ValueError, match="lexical"):
+        _fit_lexical(None, {"wieght": 0.5}, [], [], None)

@@ -3,11 +3,14 @@
 
     python tools/ship_model.py --from work_dirs/ship/sentiment --name roots-sentiment --task chnsenticorp
     python tools/ship_model.py --retire roots-base-v0.1     # once no shipped adapter builds on it
+    python tools/ship_model.py --share-tokenizers           # shipped models read roots-base's tokenizer files
 
 ``--from`` is a ``tools/finetune.py --out`` directory (its ``final/`` holds the model or adapter and
 ``result.json`` the measured figures). The whole ``pretrained/`` folder must stay under 80 MB.
 A full model ships in fp16, or with ``--weight-dtype int8`` as int8 weight-only (about half the size;
-see ``roots_zh/modeling/quantize.py``); the model card records which.
+see ``roots_zh/modeling/quantize.py``); the model card records which. Tokenizer files identical to
+roots-base's are not copied: the model's ``tokenizer_config.json`` names ``../roots-base/<file>`` (one
+244 KB SentencePiece model instead of ten), recorded with its sha256 in the registry.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGET_MB = 80.0
 SKIP = {"train_summary.json", "spm.vocab"}  # spm.vocab: a human-readable listing; roots-base ships it once
 WEIGHT_DTYPES = {"fp16": "float16", "int8": "int8"}  # --weight-dtype -> save_weights(dtype=...)
+SHARED_BASE = "roots-base"  # the shipped model whose tokenizer files the others read
 KIND_OF = {"fp16": "full fp16 model",
            "int8": "full int8 weight-only model (per-row/column int8 + fp16 rest; dequantized to fp32 at load)"}
 
@@ -72,12 +76,54 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
         f"`python tools/ship_model.py --from work_dirs/ship/{name} --name {name} --task {task}{ship_flags}`.", ""])
 
 
+def share_tokenizer_files(directory: Path, base: Path) -> list:
+    """Delete ``directory``'s tokenizer files that are byte-identical to ``base``'s and point its
+    ``tokenizer_config.json`` at those (``../<base>/<file>``); returns every such reference."""
+    from roots_zh.utils.files import atomic_write_text
+
+    config_path = directory / "tokenizer_config.json"
+    if directory.name == base.name or not config_path.is_file():
+        return []
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    files = config.get("files") if isinstance(config.get("files"), dict) else {}
+    for arg, name in files.items():
+        mine, theirs = directory / name, base / Path(name).name
+        if not name.startswith("../") and mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes():
+            mine.unlink()
+            files[arg] = f"../{base.name}/{theirs.name}"
+    atomic_write_text(config_path, json.dumps(config, ensure_ascii=False, indent=2) + "\n")
+    return sorted(name for name in files.values() if name.startswith("../"))
+
+
+def record(directory: Path, name: str, shared: list, description: str, how_to_get: str) -> None:
+    """Write ``checksums.json`` and the registry entry of a shipped model folder."""
+    from roots_zh.hub.registry import register_model, write_checksums
+
+    write_checksums(directory, sorted(p.name for p in directory.iterdir()
+                                      if p.is_file() and p.name not in ("README.md", "checksums.json")) + shared)
+    register_model(name, directory, description=description, how_to_get=how_to_get, shared=shared)
+
+
+def share_all_tokenizers() -> None:
+    from roots_zh.hub.registry import PRETRAINED_DIR, load_registry
+
+    for name, entry in sorted(load_registry().items()):
+        shared = share_tokenizer_files(PRETRAINED_DIR / name, PRETRAINED_DIR / SHARED_BASE)
+        if shared:
+            record(PRETRAINED_DIR / name, name, shared, entry.get("description", ""), entry.get("how_to_get", ""))
+            print(f"{name}: reads {', '.join(shared)}")
+    print(f"pretrained/ now {folder_mb(PRETRAINED_DIR):.1f} MB")
+
+
 def main(argv=None) -> int:
-    from roots_zh.hub.registry import PRETRAINED_DIR, register_model, write_checksums
+    from roots_zh.hub.registry import PRETRAINED_DIR
+    from roots_zh.pipelines.lexical import LEXICAL_FILE  # a classifier's lexical leg: stored as it is
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--retire", metavar="NAME", help="remove shipped model NAME (folder and registry entry) "
                    "instead of shipping one; refused while a shipped adapter builds on it")
+    p.add_argument("--share-tokenizers", action="store_true", help="make every shipped model read "
+                   f"{SHARED_BASE}'s tokenizer files instead of holding copies")
     p.add_argument("--from", dest="source", help="a tools/finetune.py --out directory")
     p.add_argument("--name")
     p.add_argument("--task")
@@ -91,6 +137,9 @@ def main(argv=None) -> int:
 
         retire_model(ns.retire)
         print(f"retired {ns.retire}; pretrained/ now {folder_mb(PRETRAINED_DIR):.1f} MB")
+        return 0
+    if ns.share_tokenizers:
+        share_all_tokenizers()
         return 0
     if not (ns.source and ns.name and ns.task):
         p.error("--from, --name and --task are required to ship a model")
@@ -109,12 +158,13 @@ def main(argv=None) -> int:
     target.mkdir(parents=True)
     for path in model_dir.iterdir():
         if path.is_file() and path.name not in SKIP | {"checksums.json"}:
-            if path.suffix == ".safetensors":  # ship weights in fp16 or int8 (accuracy re-measured)
+            if path.suffix == ".safetensors" and path.name != LEXICAL_FILE:  # fp16 or int8 (re-measure accuracy)
                 from roots_zh.modeling.checkpoint import load_weights, save_weights
 
                 save_weights(load_weights(path), target / path.name, dtype=WEIGHT_DTYPES[ns.weight_dtype])
             else:
                 shutil.copy(path, target / path.name)
+    shared = share_tokenizer_files(target, PRETRAINED_DIR / SHARED_BASE)
     adapter = None
     if (target / "adapter_config.json").is_file():
         adapter = json.loads((target / "adapter_config.json").read_text(encoding="utf-8"))
@@ -122,8 +172,6 @@ def main(argv=None) -> int:
         (target / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     files_mb = folder_mb(target)
     (target / "README.md").write_text(model_card(ns.name, ns.task, result, files_mb, adapter, ns.weight_dtype), encoding="utf-8")
-    write_checksums(target, sorted(p.name for p in target.iterdir()
-                                   if p.is_file() and p.name not in ("README.md", "checksums.json")))
     total = folder_mb(PRETRAINED_DIR) - (folder_mb(final_target) if final_target.exists() else 0.0)
     if total > BUDGET_MB:
         shutil.rmtree(target)
@@ -133,8 +181,8 @@ def main(argv=None) -> int:
         shutil.rmtree(final_target)
     target.rename(final_target)
     target = final_target
-    register_model(ns.name, target, description=ns.description or f"{ns.task} model fine-tuned from roots-base",
-                   how_to_get=f"run `python tools/finetune.py --task {ns.task} ...` then `tools/ship_model.py`")
+    record(target, ns.name, shared, ns.description or f"{ns.task} model fine-tuned from roots-base",
+           f"run `python tools/finetune.py --task {ns.task} ...` then `tools/ship_model.py`")
     print(f"shipped {ns.name} ({'adapter' if adapter else ns.weight_dtype}): {files_mb:.1f} MB; "
           f"pretrained/ now {total:.1f} MB")
     return 0

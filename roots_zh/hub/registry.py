@@ -10,7 +10,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from ..utils.env import roots_home
 from ..utils.files import atomic_write_text, sha256_file
@@ -110,11 +110,14 @@ def resolve_model_dir(name_or_dir: str | os.PathLike, verify: bool = True) -> Pa
         f"Copy the model's files into {candidates[0]} (or set ROOTS_HOME), or {how}.")
 
 
-def register_model(name: str, directory: Path, description: str = "", how_to_get: str = "") -> dict:
-    """Record every file of ``directory`` (but model cards and plots) with its sha256."""
+def register_model(name: str, directory: Path, description: str = "", how_to_get: str = "",
+                   shared: Sequence[str] = ()) -> dict:
+    """Record every file of ``directory`` (but model cards and plots) with its sha256, and the
+    ``shared`` files it reads from another shipped model (``"../roots-base/spm.model"``)."""
     skip = {"README.md", CHECKSUMS_NAME}
     files = {p.name: sha256_file(p) for p in sorted(Path(directory).iterdir())
              if p.is_file() and p.name not in skip and p.suffix != ".png"}
+    files.update({ref: sha256_file(Path(directory) / ref) for ref in shared})
     registry = dict(load_registry())
     entry = {"files": files, "description": description}
     if how_to_get:
@@ -139,6 +142,9 @@ def retire_model(name: str) -> None:
              .get("base_model") == name]
     if users:
         raise ValueError(f"{name} is the base of the shipped adapters {users}: retire or re-ship them first")
+    readers = [other for other in registry if any(f.startswith(f"../{name}/") for f in registry[other].get("files", {}))]
+    if readers:
+        raise ValueError(f"the shipped models {readers} read files of {name}: re-ship them first")
     del registry[name]
     atomic_write_text(REGISTRY_PATH, json.dumps(registry, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     _read_registry.cache_clear()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -11,6 +12,8 @@ from ..inference.backend import DygraphBackend
 from ..metrics.classification import accuracy
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
+from .lexical import WEIGHT_KEY as LEXICAL_WEIGHT_KEY
+from .lexical import LexicalModel
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +32,12 @@ class TextClassifier(Pipeline):
     """
 
     def __init__(self, model, tokenizer, max_length: int = 128, backend=None, config=None,
-                 base_model: Optional[str] = None) -> None:
+                 base_model: Optional[str] = None, lexical: Optional[LexicalModel] = None) -> None:
         """``backend``: any object with ``run(feeds) -> [logits]`` (e.g. an inference ``Predictor``);
         ``None`` runs ``model`` in dygraph (``self.model`` at each call). Without a model, pass its ``config``.
-        ``base_model``: what an adapter trained on this classifier builds on (``from_pretrained`` sets it)."""
+        ``base_model``: what an adapter trained on this classifier builds on (``from_pretrained`` sets it).
+        ``lexical``: a lexical leg (:meth:`fit_lexical`) whose log-probabilities are averaged with the
+        encoder's, with weight ``config.extra["lexical_weight"]``."""
         super().__init__(model, tokenizer, config, backend, base_model)
         self.max_length = min(check_positive_int(max_length, "max_length"),
                               self.config.max_position_embeddings)
@@ -42,6 +47,9 @@ class TextClassifier(Pipeline):
             raise ValueError(f"config.id2label ids {sorted(self.config.id2label)} do not match "
                              f"num_labels={self.config.num_labels}; expected ids 0..{self.config.num_labels - 1}")
         self.labels = [self.config.id2label[i] for i in range(self.config.num_labels)]
+        if lexical is not None and lexical.num_labels != len(self.labels):
+            raise ValueError(f"`lexical` scores {lexical.num_labels} labels; the classifier has {len(self.labels)}")
+        self.lexical = lexical
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
@@ -69,8 +77,9 @@ class TextClassifier(Pipeline):
                              "then export() and load the export with backend='inference'")
         directory, tokenizer, predictor, config = cls.open_pipeline(name_or_dir, backend, inference_options,
                                                                     normalize=normalize)
+        lexical = LexicalModel.load(directory)
         if predictor is not None:
-            return cls(None, tokenizer, max_length, backend=predictor, config=config)
+            return cls(None, tokenizer, max_length, backend=predictor, config=config, lexical=lexical)
         overrides: Dict[str, Any] = {}
         if labels is not None:
             labels = [str(label) for label in labels]
@@ -83,8 +92,9 @@ class TextClassifier(Pipeline):
             existing = RootsConfig.from_pretrained(directory).id2label
             if existing and existing != overrides["id2label"]:
                 logger.warning("replacing the classification head (labels %s -> %s)", existing, labels)
+                lexical = None  # it scored the old labels
         model = RootsForSequenceClassification.from_pretrained(directory, **overrides)
-        return cls(model, tokenizer, max_length, base_model=str(name_or_dir))
+        return cls(model, tokenizer, max_length, base_model=str(name_or_dir), lexical=lexical)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, texts: List[str], text_pairs: Optional[List[str]] = None) -> List[Dict[str, List[int]]]:
@@ -237,6 +247,44 @@ class TextClassifier(Pipeline):
         ``labels``, e.g. ``clf.finetune(texts, labels, epochs=3, class_weights="balanced")``."""
         return self.fit(texts, labels, text_pairs, eval_texts, eval_labels, eval_text_pairs, **kwargs)
 
+    def fit_lexical(self, texts: Sequence[str], labels: Sequence[Any], text_pairs: Optional[Sequence[str]] = None,
+                    weight: float = 0.5, max_features: Optional[int] = 100_000, c: float = 4.0) -> Dict[str, Any]:
+        """Train the lexical leg (TF-IDF words and word pairs + logistic regression, with the ``c``
+        regularisation; needs scikit-learn; ``max_features`` strongest features kept) and average its
+        log-probabilities with the encoder's, ``weight`` its share in (0, 1). Saved with the model."""
+        from .lexical import fit_lexical_model
+
+        texts, _ = check_texts(texts, "texts")
+        if labels is None or len(labels) != len(texts):
+            raise ValueError("`labels` must have one label per text")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < 1:
+            raise ValueError(f"`weight` must be a number in (0, 1), got {weight!r}")
+        if max_features is not None:
+            check_positive_int(max_features, "max_features")
+        names = [self.labels[i] for i in self._label_ids(labels)]
+        pairs = self._pairs(text_pairs, len(texts))
+        self.lexical = fit_lexical_model(self._normalized(texts), names, self.labels,
+                                         None if pairs is None else self._normalized(pairs), max_features, c)
+        self.config.extra[LEXICAL_WEIGHT_KEY] = float(weight)
+        return {"features": len(self.lexical.hashes), "weight": float(weight)}
+
+    def _normalized(self, texts: List[str]) -> List[str]:
+        """``texts`` under the tokenizer's ``normalize=`` option (e.g. traditional -> simplified), as the
+        encoder reads them: the lexical leg reads the same text."""
+        norm = self.tokenizer.normalizer
+        return list(texts) if norm is None else [norm(t) for t in texts]
+
+    @property
+    def lexical_weight(self) -> float:
+        """The lexical leg's share of the averaged log-probabilities (0 without a leg)."""
+        return float(self.config.extra.get(LEXICAL_WEIGHT_KEY, 0.5)) if self.lexical is not None else 0.0
+
+    def _with_settings(self, directory: Union[str, os.PathLike]) -> Path:
+        directory = super()._with_settings(directory)
+        if self.lexical is not None:
+            self.lexical.save(directory)
+        return directory
+
     @property
     def threshold(self) -> Optional[float]:
         """The saved two-class decision threshold on P(second label) (``None``: argmax)."""
@@ -301,6 +349,13 @@ class TextClassifier(Pipeline):
                                   run_overhead=RUN_OVERHEAD_TOKENS):
             batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
             out[idx] = self.postprocess(backend.run(batch)[0])
+        if self.lexical is not None:
+            from ..utils.numeric import softmax
+
+            weight = self.lexical_weight
+            pairs = self._pairs(text_pairs, len(texts))
+            lexical = self.lexical.predict_proba(self._normalized(texts), None if pairs is None else self._normalized(pairs))
+            out = softmax((1 - weight) * np.log(np.maximum(out, 1e-12)) + weight * np.log(np.maximum(lexical, 1e-12)))
         return out
 
     @staticmethod

@@ -187,3 +187,18 @@ def segment_with_offsets(
     """Like :func:`segment` but ``(word, start, end)`` char offsets into ``text``."""
     check_text(text, "text")
     return get_segmenter(user_dict).cut_with_offsets(text, mode=mode, hmm=hmm, protect=protect)
+
+
+PAIR_SEPARATOR = "|||"  # between the two texts of a pair in :func:`lexical_words`
+
+
+def lexical_words(text: str, pair: Optional[str] = None) -> List[str]:
+    """Lower-cased jieba words of ``text`` (then ``|||`` and ``pair``'s words): what lexical models
+    (:mod:`roots_zh.training.tfidf_teacher`, ``TextClassifier``'s lexical leg) read."""
+    words = [w.lower() for w in segment(text)]
+    return words if pair is None else words + [PAIR_SEPARATOR] + [w.lower() for w in segment(pair)]
+
+
+def word_ngrams(words: Sequence[str]) -> List[str]:
+    """The words and their neighbouring pairs (``"a b"``): the lexical features of one text."""
+    return list(words) + [a + " " + b for a, b in zip(words, words[1:])]
