@@ -26,7 +26,8 @@ RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "segmentation_multi": Path("segmentation") / "multi_criteria.json",
                 "tnews_distill": Path("tnews") / "distill.json",
                 "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json",
-                "tnews_lexical": Path("tnews") / "lexical.json"}
+                "tnews_lexical": Path("tnews") / "lexical.json",
+                "sentiment_general_lexical": Path("sentiment_general") / "lexical.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:

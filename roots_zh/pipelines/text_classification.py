@@ -12,8 +12,8 @@ from ..inference.backend import DygraphBackend
 from ..metrics.classification import accuracy
 from ..utils.validation import check_choice, check_positive_int, check_texts
 from .base import Pipeline
+from .lexical import LEXICAL_FILE, LexicalModel
 from .lexical import WEIGHT_KEY as LEXICAL_WEIGHT_KEY
-from .lexical import LexicalModel
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class TextClassifier(Pipeline):
         if lexical is not None and lexical.num_labels != len(self.labels):
             raise ValueError(f"`lexical` scores {lexical.num_labels} labels; the classifier has {len(self.labels)}")
         self.lexical = lexical
+        if lexical is None:
+            self.config.extra.pop(LEXICAL_WEIGHT_KEY, None)
 
     @classmethod
     def from_pretrained(cls, name_or_dir: Union[str, os.PathLike] = "roots-base",
@@ -283,6 +285,8 @@ class TextClassifier(Pipeline):
         directory = super()._with_settings(directory)
         if self.lexical is not None:
             self.lexical.save(directory)
+        else:  # a leg saved there earlier must not come back with this model
+            (directory / LEXICAL_FILE).unlink(missing_ok=True)
         return directory
 
     @property
