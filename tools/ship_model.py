@@ -164,7 +164,8 @@ def main(argv=None) -> int:
                 save_weights(load_weights(path), target / path.name, dtype=WEIGHT_DTYPES[ns.weight_dtype])
             else:
                 shutil.copy(path, target / path.name)
-    shared = share_tokenizer_files(target, PRETRAINED_DIR / SHARED_BASE)
+    # the base itself keeps its files (built in .roots-base.shipping, its old folder goes on the rename)
+    shared = [] if ns.name == SHARED_BASE else share_tokenizer_files(target, PRETRAINED_DIR / SHARED_BASE)
     adapter = None
     if (target / "adapter_config.json").is_file():
         adapter = json.loads((target / "adapter_config.json").read_text(encoding="utf-8"))

@@ -46,3 +46,17 @@ def test_ship_shares_the_base_tokenizer_and_keeps_the_lexical_leg(tokenizer, tmp
     (zoo / "roots-base" / "vocab.txt").write_text("[PAD]\n", encoding="utf-8")  # the shared file changed
     with pytest.raises(ValueError, match="vocab.txt"):
         TextClassifier.from_pretrained("tiny")
+
+
+def test_shipping_the_base_itself_keeps_its_tokenizer_files(tokenizer, tmp_path, monkeypatch):
+    import ship_model
+
+    zoo = tmp_path / "zoo"
+    monkeypatch.setattr(registry, "PRETRAINED_DIR", zoo)
+    monkeypatch.setattr(registry, "REGISTRY_PATH", zoo / "registry.json")
+    tokenizer.save_pretrained(zoo / "roots-base")
+    registry.register_model("roots-base", zoo / "roots-base")
+    make_classifier(tokenizer).save_pretrained(tmp_path / "run" / "final")
+    assert ship_model.main(["--from", str(tmp_path / "run"), "--name", "roots-base", "--task", "chnsenticorp"]) == 0
+    assert (zoo / "roots-base" / "vocab.txt").is_file()
+    assert TextClassifier.from_pretrained("roots-base").labels == ["负面", "正面"]
