@@ -16,14 +16,20 @@ from roots_zh.pipelines.text_classification import TextClassifier  # noqa: E402
 from tests.pipelines.test_pipelines import make_classifier, toy_data, tokenizer  # noqa: E402,F401  (fixture)
 
 
-def test_ship_shares_the_base_tokenizer_and_keeps_the_lexical_leg(tokenizer, tmp_path, monkeypatch):
-    import ship_model  # tools/ is on the test path (pytest.ini `pythonpath`)
-
+@pytest.fixture
+def zoo(tokenizer, tmp_path, monkeypatch):
+    """An empty model zoo with a registered roots-base (the tokenizer alone)."""
     zoo = tmp_path / "zoo"
     monkeypatch.setattr(registry, "PRETRAINED_DIR", zoo)
     monkeypatch.setattr(registry, "REGISTRY_PATH", zoo / "registry.json")
     tokenizer.save_pretrained(zoo / "roots-base")
     registry.register_model("roots-base", zoo / "roots-base")
+    return zoo
+
+
+def test_ship_shares_the_base_tokenizer_and_keeps_the_lexical_leg(tokenizer, zoo, tmp_path):
+    import ship_model  # tools/ is on the test path (pytest.ini `pythonpath`)
+
     clf = make_classifier(tokenizer)
     texts, labels = toy_data(40, seed=0)
     clf.fit_lexical(texts, labels)
@@ -48,14 +54,9 @@ def test_ship_shares_the_base_tokenizer_and_keeps_the_lexical_leg(tokenizer, tmp
         TextClassifier.from_pretrained("tiny")
 
 
-def test_shipping_the_base_itself_keeps_its_tokenizer_files(tokenizer, tmp_path, monkeypatch):
+def test_shipping_the_base_itself_keeps_its_tokenizer_files(tokenizer, zoo, tmp_path):
     import ship_model
 
-    zoo = tmp_path / "zoo"
-    monkeypatch.setattr(registry, "PRETRAINED_DIR", zoo)
-    monkeypatch.setattr(registry, "REGISTRY_PATH", zoo / "registry.json")
-    tokenizer.save_pretrained(zoo / "roots-base")
-    registry.register_model("roots-base", zoo / "roots-base")
     make_classifier(tokenizer).save_pretrained(tmp_path / "run" / "final")
     assert ship_model.main(["--from", str(tmp_path / "run"), "--name", "roots-base", "--task", "chnsenticorp"]) == 0
     assert (zoo / "roots-base" / "vocab.txt").is_file()
