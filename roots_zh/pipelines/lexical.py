@@ -77,12 +77,10 @@ class LexicalModel:
         return out
 
     def predict_proba(self, texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> np.ndarray:
-        from ..tokenization.segment import lexical_words, word_ngrams
+        from ..tokenization.segment import lexical_documents, word_ngrams
         from ..utils.numeric import softmax
 
-        words = [lexical_words(t) for t in texts] if pairs is None else \
-            [lexical_words(a, b) for a, b in zip(texts, pairs)]
-        return softmax(self.logits([word_ngrams(w) for w in words]))
+        return softmax(self.logits([word_ngrams(words) for words in lexical_documents(texts, pairs)]))
 
     # ------------------------------------------------------------------ save / load
     def save(self, directory: Union[str, Path]) -> Path:

@@ -261,8 +261,7 @@ class TextClassifier(Pipeline):
             raise ValueError("`labels` must have one label per text")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < 1:
             raise ValueError(f"`weight` must be a number in (0, 1), got {weight!r}")
-        if max_features is not None:
-            check_positive_int(max_features, "max_features")
+        check_positive_int(max_features, "max_features", allow_none=True)
         names = [self.labels[i] for i in self._label_ids(labels)]
         pairs = self._pairs(text_pairs, len(texts))
         self.lexical = fit_lexical_model(self._normalized(texts), names, self.labels,
@@ -347,19 +346,18 @@ class TextClassifier(Pipeline):
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
             return out
-        features = self.encode(texts, self._pairs(text_pairs, len(texts)))
+        pairs = self._pairs(text_pairs, len(texts))
+        features = self.encode(texts, pairs)
         backend = self.backend or DygraphBackend(self.model)
         for idx in sorted_batches([len(f["input_ids"]) for f in features], batch_size, max_tokens,
                                   run_overhead=RUN_OVERHEAD_TOKENS):
             batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
             out[idx] = self.postprocess(backend.run(batch)[0])
         if self.lexical is not None:
-            from ..utils.numeric import softmax
+            from ..utils.numeric import mean_log_probs, softmax
 
-            weight = self.lexical_weight
-            pairs = self._pairs(text_pairs, len(texts))
             lexical = self.lexical.predict_proba(self._normalized(texts), None if pairs is None else self._normalized(pairs))
-            out = softmax((1 - weight) * np.log(np.maximum(out, 1e-12)) + weight * np.log(np.maximum(lexical, 1e-12)))
+            out = softmax(mean_log_probs([out, lexical], [1 - self.lexical_weight, self.lexical_weight]))
         return out
 
     @staticmethod

@@ -199,6 +199,13 @@ def lexical_words(text: str, pair: Optional[str] = None) -> List[str]:
     return words if pair is None else words + [PAIR_SEPARATOR] + [w.lower() for w in segment(pair)]
 
 
+def lexical_documents(texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> List[List[str]]:
+    """:func:`lexical_words` of each text (of each pair when ``pairs`` is given)."""
+    if pairs is None:
+        return [lexical_words(t) for t in texts]
+    return [lexical_words(a, b) for a, b in zip(texts, pairs)]
+
+
 def word_ngrams(words: Sequence[str]) -> List[str]:
     """The words and their neighbouring pairs (``"a b"``): the lexical features of one text."""
     return list(words) + [a + " " + b for a, b in zip(words, words[1:])]

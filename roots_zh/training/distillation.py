@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..utils.numeric import mean_log_probs
+
 
 def check_distillation(temperature: float, alpha: float) -> None:
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
@@ -77,5 +79,5 @@ def ensemble_log_probs(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     shapes = {p.shape for p in probabilities}
     if len(shapes) != 1:
         raise ValueError(f"the teachers' outputs differ in shape: {sorted(shapes)}")
-    return np.mean([np.log(np.clip(p, 1e-12, None)) for p in probabilities], axis=0).astype(np.float32)
+    return mean_log_probs(probabilities)
 

@@ -12,19 +12,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..tokenization.segment import lexical_words, word_ngrams
-
-
-def segment(texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> List[List[str]]:
-    """The words of each text (of each pair): the classifier's input (``lexical_words``)."""
-    if pairs is None:
-        return [lexical_words(t) for t in texts]
-    return [lexical_words(a, b) for a, b in zip(texts, pairs)]
+from ..tokenization.segment import lexical_documents, word_ngrams
 
 
 class TfidfClassifier:
     """``fit(texts, labels)`` then ``predict`` / ``predict_proba`` (columns in ``label_order``).
-    The ``*_words`` methods take :func:`segment`'s output, for callers that reuse it.
+    The ``*_words`` methods take ``lexical_documents``' output (jieba words), for callers that reuse it.
     ``max_features``: keep the features with the largest weights and refit on them (a smaller model)."""
 
     def __init__(self, c: float = 4.0, max_iter: int = 2000, max_features: Optional[int] = None) -> None:
@@ -32,7 +25,7 @@ class TfidfClassifier:
 
     def fit(self, texts: Sequence[str], labels: Sequence, pairs: Optional[Sequence[str]] = None
             ) -> "TfidfClassifier":
-        return self.fit_words(segment(texts, pairs), labels)
+        return self.fit_words(lexical_documents(texts, pairs), labels)
 
     def fit_words(self, words: Sequence[List[str]], labels: Sequence) -> "TfidfClassifier":
         if len(words) != len(labels):
@@ -55,12 +48,12 @@ class TfidfClassifier:
         self.model = LogisticRegression(max_iter=self.max_iter, C=self.c).fit(features, list(labels))
 
     def predict(self, texts: Sequence[str], pairs: Optional[Sequence[str]] = None) -> np.ndarray:
-        return self.model.predict(self.vectorizer.transform(segment(texts, pairs)))
+        return self.model.predict(self.vectorizer.transform(lexical_documents(texts, pairs)))
 
     def predict_proba(self, texts: Sequence[str], label_order: Sequence, pairs: Optional[Sequence[str]] = None
                       ) -> np.ndarray:
         """``[N, len(label_order)]``; a label unseen in training gets probability 0."""
-        return self.proba_words(segment(texts, pairs), label_order)
+        return self.proba_words(lexical_documents(texts, pairs), label_order)
 
     def proba_words(self, words: Sequence[List[str]], label_order: Sequence) -> np.ndarray:
         probs = self.model.predict_proba(self.vectorizer.transform(words))
@@ -94,7 +87,7 @@ def cross_fitted_probs(texts: Sequence[str], labels: Sequence, label_order: Sequ
     Every text is segmented once."""
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"`folds` must be an int >= 2, got {folds!r}")
-    words = segment(texts, pairs)
+    words = lexical_documents(texts, pairs)
     order = np.random.default_rng(seed).permutation(len(words))
     out = np.zeros((len(words), len(label_order)), dtype=np.float32)
     pick = lambda xs, rows: [xs[i] for i in rows]  # noqa: E731
@@ -104,5 +97,5 @@ def cross_fitted_probs(texts: Sequence[str], labels: Sequence, label_order: Sequ
         out[held] = model.proba_words(pick(words, held), label_order)
     extra = np.zeros((0, len(label_order)), dtype=np.float32)
     if len(unlabelled):
-        extra = TfidfClassifier().fit_words(words, labels).proba_words(segment(unlabelled), label_order)
+        extra = TfidfClassifier().fit_words(words, labels).proba_words(lexical_documents(unlabelled), label_order)
     return out, extra
