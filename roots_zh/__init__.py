@@ -30,6 +30,7 @@ _LAZY = {
     "RootsForTokenClassification": "roots_zh.modeling.heads",
     "RootsForQuestionAnswering": "roots_zh.modeling.heads",
     "RootsForPrefixLM": "roots_zh.modeling.heads",
+    "RootsForSentenceEmbedding": "roots_zh.modeling.heads",
     # tokenization
     "BertChineseTokenizer": "roots_zh.tokenization.bert_chinese",
     "RootsTokenizer": "roots_zh.tokenization.sentencepiece_tokenizer",
@@ -37,6 +38,7 @@ _LAZY = {
     "segment": "roots_zh.tokenization.segment",
     # pipelines
     "TextClassifier": "roots_zh.pipelines.text_classification",
+    "TextSimilarity": "roots_zh.pipelines.text_similarity",
     "TokenClassifier": "roots_zh.pipelines.token_classification",
     "QuestionAnswerer": "roots_zh.pipelines.question_answering",
     "Summarizer": "roots_zh.pipelines.summarization",

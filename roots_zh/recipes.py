@@ -1,7 +1,7 @@
 """The recipe runner: fine-tune a pipeline from a task recipe (``tasks/<task>/recipe.json``), evaluate
 it and save ``result.json`` and ``final/`` under ``out``. ``tools/finetune.py`` is its command line.
 
-A recipe's kind is its ``"kind"`` (``classification``, ``ner``, ``qa``, ``summarization``,
+A recipe's kind is its ``"kind"`` (``classification``, ``similarity``, ``ner``, ``qa``, ``summarization``,
 ``translation``). ``TRAINING_KEYS`` are the recipe keys passed to every pipeline's ``fit``.
 """
 from __future__ import annotations
@@ -27,7 +27,8 @@ RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "tnews_distill": Path("tnews") / "distill.json",
                 "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json",
                 "tnews_lexical": Path("tnews") / "lexical.json",
-                "sentiment_general_lexical": Path("sentiment_general") / "lexical.json"}
+                "sentiment_general_lexical": Path("sentiment_general") / "lexical.json",
+                "similarity_cosent": Path("similarity") / "cosent.json"}
 
 
 def recipe_path(task: str, tasks_dir: Optional[Path] = None) -> Path:
@@ -42,7 +43,7 @@ def load_recipe(task: str, tasks_dir: Optional[Path] = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-RECIPE_KINDS = ("classification", "ner", "qa", "summarization", "translation")
+RECIPE_KINDS = ("classification", "similarity", "ner", "qa", "summarization", "translation")
 
 
 def recipe_kind(recipe: dict) -> str:
@@ -86,6 +87,8 @@ def run_recipe(task: str, model: str, init: str, out: Path, data_root: Path, ove
         return run_seq2seq(task, model, init, out, data_root, recipe, limit)
     if kind in ("ner", "qa"):
         return run_spans(task, model, init, out, data_root, recipe, limit)
+    if kind == "similarity":
+        return run_similarity(task, model, init, out, data_root, recipe, limit, eval_limit)
     return run_classification(task, model, init, out, data_root, recipe, limit, eval_limit, baseline_model)
 
 
@@ -192,6 +195,58 @@ def _distill(clf, spec: dict, data_root: Path, tr_x, tr_y, tr_p, ev_x, ev_y, ev_
                                                           unlabelled=more)))
     return clf.distill(texts, teachers, labels, tr_p, ev_x, ev_y, ev_p, temperature=spec.get("temperature", 2.0),
                        alpha=spec.get("alpha", 0.5), output_dir=out, **settings)
+
+
+def run_similarity(task: str, model: str, init: str, out: Path, data_root: Path, recipe: dict,
+                   limit: Optional[int] = None, eval_limit: Optional[int] = None) -> dict:
+    """Contrastive training of a ``TextSimilarity``. Paraphrase pairs: the pairs of each set in
+    ``"positives"`` (``{set: its paraphrase label}``); SimCSE views: every distinct sentence of the sets in
+    ``"unsupervised"``, paired with itself. Or, with ``"labelled"`` (``{set: {its label: 0 or 1}}``, other
+    labels dropped), every labelled pair with the CoSENT loss. ``"threshold_holdout"`` labelled training pairs of
+    ``"dataset"`` are kept out of training and tune the similarity threshold (``"threshold_metric"``);
+    the ``"eval_split"`` of ``"dataset"`` picks the weights (AUC) and is reported."""
+    import random
+
+    from .data.readers import evenly_spaced, load_classification_set
+    from .pipelines.text_similarity import TextSimilarity
+
+    sim = TextSimilarity.from_pretrained(model, max_length=recipe["max_length"])
+    if init == "random":
+        _random_init(sim, recipe["seed"])
+    name = recipe["dataset"]
+    train, held = holdout_split(load_classification_set(data_root, name, recipe["train_split"])[0],
+                                recipe["threshold_holdout"], recipe["seed"])
+    sets = {s: (train if s == name else load_classification_set(data_root, s, "train")[0])
+            for s in {**recipe.get("positives", {}), **dict.fromkeys(recipe.get("unsupervised", []))}}
+    labelled = recipe.get("labelled")
+    if labelled:
+        sets.update({s: (train if s == name else load_classification_set(data_root, s, "train")[0]) for s in labelled})
+        pairs = [(e.text, e.text_pair, labelled[s][e.label]) for s in labelled for e in sets[s] if e.label in labelled[s]]
+        singles = []
+    else:
+        pairs = [(e.text, e.text_pair, None) for s, label in recipe["positives"].items()
+                 for e in sets[s] if e.label == label]
+        seen = {t for pair in pairs for t in pair[:2]}
+        singles = [t for s in recipe.get("unsupervised", []) for e in sets[s] for t in (e.text, e.text_pair)
+                   if t and not (t in seen or seen.add(t))]
+    rows = pairs + [(t, None, None) for t in singles]
+    random.Random(recipe["seed"]).shuffle(rows)
+    rows = rows[:limit] if limit else rows
+    dev = load_classification_set(data_root, name, recipe["eval_split"])[0]
+    dev = evenly_spaced(dev, eval_limit) if eval_limit else dev
+    cols = lambda ex: ([e.text for e in ex], [e.text_pair for e in ex], [e.label for e in ex])  # noqa: E731
+    start = time.time()
+    summary = sim.fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows] if labelled else None,
+                      *cols(dev), temperature=recipe.get("temperature", 0.05), **training_args(recipe))
+    threshold = sim.tune_threshold(*cols(held), metric=recipe.get("threshold_metric", "macro_f1"))
+    result = {"task": task, "model": model, "init": init, "dev": sim.evaluate(*cols(dev)),
+              "threshold_pairs": sim.evaluate(*cols(held)), "threshold": threshold,
+              "train_rows": {"pairs": len(pairs), "single_texts": len(singles), "used": len(rows)},
+              "best_auc": summary.get("best"), "train_seconds": round(time.time() - start, 1), "recipe": recipe}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    sim.save_pretrained(out / "final")
+    return result
 
 
 def holdout_split(examples: list, n: int, seed: int) -> tuple:

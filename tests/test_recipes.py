@@ -80,3 +80,21 @@ def test_lexical_recipe_keeps_the_encoder_and_adds_a_saved_leg(tmp_path, shared_
     assert again.lexical is not None and len(again.lexical.hashes) == 500 and again.lexical_weight == 0.5
     with pytest.raises(ValueError, match="lexical"):
         _fit_lexical(None, {"wieght": 0.5}, [], [], None)
+
+
+@pytest.mark.parametrize("task", ["similarity", "similarity_cosent"])
+def test_similarity_recipes_hold_out_threshold_pairs_and_save_an_adapter(task, tmp_path, shared_data_dir):
+    """Both objectives run on the real pairs; the threshold is tuned on training pairs kept out of training."""
+    from roots_zh.hub import load_registry
+    from roots_zh.pipelines.text_similarity import TextSimilarity
+    from roots_zh.recipes import run_recipe
+
+    if "roots-base" not in load_registry():
+        pytest.skip("roots-base not shipped")
+    overrides = {"max_steps": 2, "batch_size": 8, "eval_every": 1000, "threshold_holdout": 40}
+    result = run_recipe(task, "roots-base", "pretrained", tmp_path / "run", shared_data_dir, overrides,
+                        limit=48, eval_limit=40)
+    assert result["threshold_pairs"]["n"] == 40 and result["dev"]["n"] == 40 and result["train_rows"]["used"] == 48
+    assert (result["train_rows"]["single_texts"] > 0) == (task == "similarity")
+    sim = TextSimilarity.from_pretrained(tmp_path / "run" / "final")
+    assert sim.threshold == result["threshold"] and (tmp_path / "run" / "final" / "adapter_config.json").is_file()

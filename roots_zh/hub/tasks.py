@@ -26,8 +26,9 @@ TASKS: Dict[str, TaskSpec] = {
         'Taskflow("text_classification")("国足出线形势分析") -> {"text": ..., "label": "news_sports", ...} '
         "(TNEWS news-title topics)"),
     "text_similarity": TaskSpec(
-        "roots_zh.pipelines.text_classification:TextClassifier", "roots-afqmc",
-        'Taskflow("text_similarity")([["花呗怎么还款", "花呗如何还钱"]]) -> [{"label": "1", ...}] (AFQMC)',
+        "roots_zh.pipelines.text_similarity:TextSimilarity", "roots-similarity",
+        'Taskflow("text_similarity")([["花呗怎么还款", "花呗如何还钱"]]) -> [{"text1": ..., "text2": ..., '
+        '"similarity": 0.72, "label": "1"}] (cosine of sentence vectors; label "1" = similar)',
         input_kind="pair"),
     "ner": TaskSpec(
         "roots_zh.pipelines.token_classification:TokenClassifier", "roots-ner",
@@ -59,4 +60,5 @@ TASKS: Dict[str, TaskSpec] = {
 HEAD_TASKS: Dict[str, str] = {"RootsForSequenceClassification": "sequence_classification",
                               "RootsForTokenClassification": "token_classification",
                               "RootsForQuestionAnswering": "question_answering", "RootsForMaskedLM": "fill_mask",
+                              "RootsForSentenceEmbedding": "sentence_embedding",
                               "RootsModel": "feature_extraction"}

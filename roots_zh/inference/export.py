@@ -32,6 +32,7 @@ OUTPUT_FIELDS: Dict[str, Sequence[str]] = {
     "RootsForTokenClassification": ("logits",),
     "RootsForQuestionAnswering": ("start_logits", "end_logits"),
     "RootsForMaskedLM": ("logits",),
+    "RootsForSentenceEmbedding": ("embeddings",),
     "RootsModel": ("last_hidden_state", "pooler_output"),
 }
 

@@ -14,7 +14,7 @@ from .crf import CRF_LR_SCALE, CRF_SCORES_KEY, crf_loss
 from .layers import RootsLMHead
 from .masks import IGNORE_INDEX
 from .model import RootsModel, RootsPreTrainedModel
-from .outputs import (MaskedLMOutput, PrefixLMOutput, QuestionAnsweringOutput,
+from .outputs import (MaskedLMOutput, PrefixLMOutput, QuestionAnsweringOutput, SentenceEmbeddingOutput,
                       SequenceClassifierOutput, TokenClassifierOutput)
 
 
@@ -171,3 +171,49 @@ class RootsForQuestionAnswering(RootsPreTrainedModel):
             loss = (token_cross_entropy(start_logits, start_positions)
                     + token_cross_entropy(end_logits, end_positions)) / 2
         return QuestionAnsweringOutput(loss, start_logits, end_logits)
+
+
+TEMPERATURE_KEY = "temperature"  # config.extra: the contrastive loss's softmax temperature
+COSENT_SCALE = 20.0
+
+
+def cosent_loss(cosines, labels, scale: float = COSENT_SCALE):
+    """CoSENT (Su, 2022): ``log(1 + sum over pairs i, j with label_i > label_j of exp(scale * (cos_j - cos_i)))``:
+    every pair labelled more similar must score a higher cosine than every pair labelled less similar."""
+    diff = scale * (cosines.unsqueeze(0) - cosines.unsqueeze(1))  # [i, j] = scale * (cos_j - cos_i)
+    y = labels.astype(cosines.dtype)
+    ordered = (y.unsqueeze(1) > y.unsqueeze(0)).astype(cosines.dtype)
+    diff = diff - (1.0 - ordered) * 1e12  # only the ordered pairs count
+    return paddle.logsumexp(paddle.concat([paddle.zeros([1], dtype=cosines.dtype), diff.reshape([-1])]), axis=0)
+
+
+class RootsForSentenceEmbedding(RootsPreTrainedModel):
+    """Sentence vectors, as Sentence-BERT / SimCSE: the masked mean of the last hidden states, scaled to
+    unit length (so a dot product is a cosine). With ``pair_input_ids`` (row i's positive: a paraphrase,
+    or the same text, which dropout turns into a second view) the loss is InfoNCE over the batch: each
+    row must pick its own positive among all rows' and the reverse, at ``config.extra["temperature"]``
+    (0.05, SimCSE's). With ``labels`` too (1 similar, 0 not) it is :func:`cosent_loss` over the pairs."""
+
+    def __init__(self, config: RootsConfig) -> None:
+        super().__init__(config)
+        self.roots = RootsModel(config, add_pooling_layer=False)
+        self.post_init()
+
+    def embed(self, input_ids, token_type_ids=None, attention_mask=None, **backbone_kwargs):
+        hidden = self.roots(input_ids, token_type_ids, attention_mask, **backbone_kwargs).last_hidden_state
+        return F.normalize(masked_mean(hidden, attention_mask), axis=-1)
+
+    def forward(self, input_ids, token_type_ids=None, attention_mask=None, pair_input_ids=None,
+                pair_attention_mask=None, labels=None, **backbone_kwargs):
+        embeddings = self.embed(input_ids, token_type_ids, attention_mask, **backbone_kwargs)
+        loss = None
+        if pair_input_ids is not None and labels is not None:
+            others = self.embed(pair_input_ids, None, pair_attention_mask)
+            loss = cosent_loss((embeddings * others).sum(-1), labels)
+        elif pair_input_ids is not None:
+            positives = self.embed(pair_input_ids, None, pair_attention_mask)
+            logits = paddle.matmul(embeddings, positives, transpose_y=True) / self.config.extra.get(
+                TEMPERATURE_KEY, 0.05)
+            target = paddle.arange(logits.shape[0], dtype="int64")
+            loss = (token_cross_entropy(logits, target) + token_cross_entropy(logits.t(), target)) / 2
+        return SentenceEmbeddingOutput(loss, embeddings)

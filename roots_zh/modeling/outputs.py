@@ -50,3 +50,9 @@ class QuestionAnsweringOutput:
     loss: Optional[paddle.Tensor]
     start_logits: paddle.Tensor
     end_logits: paddle.Tensor
+
+
+@dataclass
+class SentenceEmbeddingOutput:
+    loss: Optional[paddle.Tensor]
+    embeddings: paddle.Tensor  # [B, H], unit length

@@ -76,6 +76,15 @@ def eval_classification(spec: dict, root: Path, limit: Optional[int]) -> Dict[st
     return clf.evaluate(texts, labels, pairs)
 
 
+def eval_similarity(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
+    """A ``TextSimilarity`` on labelled pairs: accuracy at its saved threshold, AUC, per-class recall."""
+    from roots_zh.pipelines.text_similarity import TextSimilarity
+
+    texts, pairs, labels = _classification_data(spec, root, spec["split"], limit)
+    return TextSimilarity.from_pretrained(spec["model"], max_length=spec.get("max_length", 64)).evaluate(
+        texts, pairs, labels)
+
+
 def baseline_tfidf_lr(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
     """jieba words + TF-IDF (uni+bigrams) + logistic regression, trained on the task's train split
     (``roots_zh.training.tfidf_teacher.TfidfClassifier``)."""
@@ -128,6 +137,7 @@ def _lazy(module: str, func: str) -> Callable:
 FULL_ONLY_BASELINES = {"random_init", "paddlenlp_same_size"}
 EVALUATORS: Dict[str, Callable] = {
     "classification": eval_classification,
+    "similarity": eval_similarity,
     "ner": _lazy("bench.accuracy_spans", "eval_ner"),
     "qa": _lazy("bench.accuracy_spans", "eval_qa"),
     "cws": _lazy("bench.accuracy_spans", "eval_cws"),
