@@ -53,6 +53,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
     kind = (f"adapter over `{adapter['base_model']}` (rank {adapter['rank']}; "
             f"{'all but the word embeddings trained' if adapter['rank'] == 0 else 'LoRA + heads/LayerNorms'})"
             if adapter else KIND_OF[weight_dtype])
+    article = "an" if kind[0] in "aeiou" else "a"
     ship_flags = f" --weight-dtype {weight_dtype}" if weight_dtype != "fp16" else ""
     from roots_zh.hub import load_registry
     from roots_zh.recipes import recipe_path
@@ -65,7 +66,7 @@ def model_card(name: str, task: str, result: dict, files_mb: float, adapter: dic
     return "\n".join([
         f"# {name}", "",
         f"Fine-tuned by `tools/finetune.py --task {trained}` from {origin} on the real data in `../shared/data/` "
-        f"(recipe `{recipe_file.as_posix()}`, with the overrides below). Shipped as {"an" if kind[0] in "aeiou" else "a"} {kind}, {files_mb:.1f} MB. "
+        f"(recipe `{recipe_file.as_posix()}`, with the overrides below). Shipped as {article} {kind}, {files_mb:.1f} MB. "
         "Loaded by `Taskflow`, the pipelines' `from_pretrained` and `roots-zh`, with no download.", "",
         "## Measured (best dev checkpoint; figures from `result.json` of the run)", "",
         "| split | metrics |", "|---|---|", *_metric_lines(result), "",
