@@ -9,13 +9,16 @@ the backend contract ``run(feeds) -> [arrays]`` (``roots_zh.inference.backend``)
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..utils.env import BACKENDS
 from ..utils.files import atomic_write_text
 from ..utils.validation import check_choice
+
+logger = logging.getLogger(__name__)
 
 
 def dygraph_backend(model, output_fields: Sequence[str]):
@@ -150,6 +153,16 @@ class Pipeline:
             directory, **{k: v for k, v in tokenizer_options.items() if v is not None})
         predictor, config = open_backend(directory, backend, inference_options)
         return directory, tokenizer, predictor, config
+
+    def encode_texts(self, texts: List[str], text_pairs: Optional[List[str]] = None) -> List[Dict[str, List[int]]]:
+        """Encoder features of ``texts`` (and ``text_pairs``): ids, token types and attention masks, cut at
+        ``self.max_length`` tokens (logged as a warning)."""
+        enc = self.tokenizer(texts, text_pairs, max_length=self.max_length, truncation=True)
+        n_long = sum(len(ids) >= self.max_length for ids in enc["input_ids"])
+        if n_long:
+            logger.warning("%d of %d inputs truncated to max_length=%d tokens", n_long, len(texts), self.max_length)
+        return [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
+                 "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
 
     def require_model(self, action: str) -> None:
         """``ValueError`` when ``action`` needs the dygraph model and this pipeline runs an export."""

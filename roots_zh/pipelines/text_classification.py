@@ -99,13 +99,7 @@ class TextClassifier(Pipeline):
         return cls(model, tokenizer, max_length, base_model=str(name_or_dir), lexical=lexical)
 
     # ------------------------------------------------------------------ encoding
-    def encode(self, texts: List[str], text_pairs: Optional[List[str]] = None) -> List[Dict[str, List[int]]]:
-        enc = self.tokenizer(texts, text_pairs, max_length=self.max_length, truncation=True)
-        n_long = sum(len(ids) >= self.max_length for ids in enc["input_ids"])
-        if n_long:
-            logger.warning("%d of %d inputs truncated to max_length=%d tokens", n_long, len(texts), self.max_length)
-        return [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
-                 "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
+    encode = Pipeline.encode_texts  # the classifier's name for it
 
     def _label_ids(self, labels: Sequence[Any], unlabelled: Optional[int] = None) -> List[int]:
         """Label names -> ids; ``None`` items become ``unlabelled`` where that is given."""

@@ -5,9 +5,8 @@ on paraphrase pairs (and on single texts, SimCSE's dropout views); a pair is cal
 """
 from __future__ import annotations
 
-import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -15,7 +14,6 @@ from ..metrics.classification import accuracy, roc_auc
 from ..utils.validation import check_positive_int, check_texts
 from .base import Pipeline
 
-logger = logging.getLogger(__name__)
 
 SIMILARITY_THRESHOLD_KEY = "similarity_threshold"  # config.extra
 DEFAULT_THRESHOLD = 0.8  # before a threshold is tuned on labelled pairs
@@ -55,14 +53,6 @@ class TextSimilarity(Pipeline):
         return float(self.config.extra.get(SIMILARITY_THRESHOLD_KEY, DEFAULT_THRESHOLD))
 
     # ------------------------------------------------------------------ inference
-    def _features(self, texts: List[str]) -> List[Dict[str, List[int]]]:
-        enc = self.tokenizer(texts, None, max_length=self.max_length, truncation=True)
-        n_long = sum(len(ids) >= self.max_length for ids in enc["input_ids"])
-        if n_long:
-            logger.warning("%d of %d texts truncated to max_length=%d tokens", n_long, len(texts), self.max_length)
-        return [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i],
-                 "attention_mask": enc["attention_mask"][i]} for i in range(len(texts))]
-
     def embed(self, texts: Union[str, Sequence[str]], batch_size: int = 64) -> np.ndarray:
         """``[N, hidden]`` float32 unit vectors (``[hidden]`` for a str)."""
         from ..data.collate import RUN_OVERHEAD_TOKENS, pad_batch, sorted_batches
@@ -70,7 +60,7 @@ class TextSimilarity(Pipeline):
         items, single = check_texts(texts, "texts")
         check_positive_int(batch_size, "batch_size")
         out = np.zeros((len(items), self.config.hidden_size), dtype=np.float32)
-        features = self._features(items)
+        features = self.encode_texts(items)
         for idx in sorted_batches([len(f["input_ids"]) for f in features], batch_size,
                                   run_overhead=RUN_OVERHEAD_TOKENS):
             batch = pad_batch([features[i] for i in idx], {"input_ids": self.tokenizer.pad_token_id})
@@ -162,7 +152,7 @@ class TextSimilarity(Pipeline):
             raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
         self.config.extra[TEMPERATURE_KEY] = float(temperature)
         gold = None if labels is None else self._gold(labels, len(texts))
-        left, right = self._features(texts), self._features(pairs)
+        left, right = self.encode_texts(texts), self.encode_texts(pairs)
         features = [{"input_ids": a["input_ids"], "attention_mask": a["attention_mask"],
                      "pair_input_ids": b["input_ids"], "pair_attention_mask": b["attention_mask"]}
                     for a, b in zip(left, right)]

@@ -70,6 +70,15 @@ def _compiled_shim() -> Optional[Path]:
     return target
 
 
+def mkl_loaded() -> bool:
+    """Whether Paddle's MKL is already mapped into this process (it loads at the first BLAS or thread call)."""
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as handle:
+            return any("libmklml" in line for line in handle)
+    except OSError:
+        return False
+
+
 def enable_fast_path() -> str:
     """Make MKL use its fast kernels on AMD CPUs (once per process; call it before Paddle's first BLAS
     call); returns what was done (also in ``mkl_fast_path_status()``)."""
@@ -88,6 +97,11 @@ def _enable() -> str:
     vendor = cpu_vendor()
     if vendor != "AuthenticAMD":
         return f"not needed (CPU vendor {vendor or 'unknown'})"
+    if mkl_loaded():  # MKL binds its vendor check when it loads: a shim loaded later is never asked
+        logger.warning("MKL was loaded before the ROOTS vendor shim (e.g. paddle.base.core.set_num_threads ran "
+                       "first), so Paddle's matmuls stay on MKL's slow generic path on this AMD CPU; build the "
+                       "model (or call roots_zh.utils.env.set_cpu_threads) before setting Paddle's threads")
+        return "too late (MKL was loaded before the shim)"
     try:
         shim = _compiled_shim()
     except OSError as exc:  # e.g. a read-only $ROOTS_HOME: never fail a model build over speed

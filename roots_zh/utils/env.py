@@ -31,6 +31,9 @@ def set_cpu_threads(num_threads: int | None = None) -> int:
     """Give Paddle's dygraph math more than its default single thread (1.4x training here)."""
     import paddle  # local: keep `import roots_zh` cheap
 
+    from .cpu_blas import enable_fast_path
+
+    enable_fast_path()  # before Paddle's thread call, which loads MKL (too late for the shim after it)
     # not OMP_NUM_THREADS: paddle sets it to 1 on import
     n = int(num_threads or os.environ.get("ROOTS_NUM_THREADS") or available_cores())
     paddle.base.core.set_num_threads(n)

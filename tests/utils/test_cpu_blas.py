@@ -57,6 +57,19 @@ def test_vendor_is_read_from_cpuinfo():
     assert vendor == "" or vendor.isalnum()
 
 
+@pytest.mark.skipif(not AMD, reason="the shim is only loaded on AMD CPUs")
+def test_setting_threads_first_is_caught_and_set_cpu_threads_keeps_the_order(tmp_path):
+    """MKL binds its vendor check when it loads, and Paddle's thread call loads it: a shim loaded after that
+    is never asked. That order is reported (not claimed as loaded); ``set_cpu_threads`` loads the shim first."""
+    late = _run("import paddle; paddle.base.core.set_num_threads(1); "
+                "from roots_zh.utils.cpu_blas import enable_fast_path as e; print(e())", ROOTS_HOME=str(tmp_path))
+    assert late.splitlines()[-1] == "too late (MKL was loaded before the shim)"
+    first = _run("from roots_zh.utils.env import set_cpu_threads; set_cpu_threads(1); "
+                 "from roots_zh.utils.cpu_blas import mkl_fast_path_status as s, mkl_loaded; print(s(), mkl_loaded())",
+                 ROOTS_HOME=str(tmp_path))
+    assert first.splitlines()[-1].startswith("shim loaded") and first.endswith("True")
+
+
 @pytest.mark.skipif(not AMD, reason="the shim is only built on AMD CPUs")
 def test_unwritable_cache_falls_back_without_failing_the_import(tmp_path):
     blocker = tmp_path / "not_a_dir"
