@@ -216,18 +216,17 @@ def run_similarity(task: str, model: str, init: str, out: Path, data_root: Path,
     name = recipe["dataset"]
     train, held = holdout_split(load_classification_set(data_root, name, recipe["train_split"])[0],
                                 recipe["threshold_holdout"], recipe["seed"])
-    sets = {s: (train if s == name else load_classification_set(data_root, s, "train")[0])
-            for s in {**recipe.get("positives", {}), **dict.fromkeys(recipe.get("unsupervised", []))}}
+    examples = lambda s: train if s == name else load_classification_set(data_root, s, "train")[0]  # noqa: E731
     labelled = recipe.get("labelled")
     if labelled:
-        sets.update({s: (train if s == name else load_classification_set(data_root, s, "train")[0]) for s in labelled})
-        pairs = [(e.text, e.text_pair, labelled[s][e.label]) for s in labelled for e in sets[s] if e.label in labelled[s]]
+        pairs = [(e.text, e.text_pair, labelled[s][e.label]) for s in labelled for e in examples(s)
+                 if e.label in labelled[s]]
         singles = []
     else:
         pairs = [(e.text, e.text_pair, None) for s, label in recipe["positives"].items()
-                 for e in sets[s] if e.label == label]
+                 for e in examples(s) if e.label == label]
         seen = {t for pair in pairs for t in pair[:2]}
-        singles = [t for s in recipe.get("unsupervised", []) for e in sets[s] for t in (e.text, e.text_pair)
+        singles = [t for s in recipe.get("unsupervised", []) for e in examples(s) for t in (e.text, e.text_pair)
                    if t and not (t in seen or seen.add(t))]
     rows = pairs + [(t, None, None) for t in singles]
     random.Random(recipe["seed"]).shuffle(rows)
