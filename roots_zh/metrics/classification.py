@@ -1,7 +1,7 @@
 """Classification metrics."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -12,6 +12,13 @@ def accuracy(gold: Sequence[int], predicted: Sequence[int]) -> float:
     if gold.shape != predicted.shape:
         raise ValueError(f"`gold` has shape {gold.shape} but `predicted` has {predicted.shape}")
     return float((gold == predicted).mean()) if gold.size else 0.0
+
+
+def recall_per_class(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> List[Optional[float]]:
+    """Recall of each class id ``0..num_classes-1`` (``None`` for a class absent from ``gold``): a model
+    that answers one class shows it as 1.0 for that class and 0.0 for the others."""
+    gold, predicted = np.asarray(gold), np.asarray(predicted)
+    return [float((predicted[gold == i] == i).mean()) if (gold == i).any() else None for i in range(num_classes)]
 
 
 def roc_auc(gold: Sequence[int], scores: Sequence[float]) -> float:

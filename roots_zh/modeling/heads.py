@@ -206,14 +206,12 @@ class RootsForSentenceEmbedding(RootsPreTrainedModel):
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, pair_input_ids=None,
                 pair_attention_mask=None, labels=None, **backbone_kwargs):
         embeddings = self.embed(input_ids, token_type_ids, attention_mask, **backbone_kwargs)
-        loss = None
-        if pair_input_ids is not None and labels is not None:
-            others = self.embed(pair_input_ids, None, pair_attention_mask)
-            loss = cosent_loss((embeddings * others).sum(-1), labels)
-        elif pair_input_ids is not None:
-            positives = self.embed(pair_input_ids, None, pair_attention_mask)
-            logits = paddle.matmul(embeddings, positives, transpose_y=True) / self.config.extra.get(
-                TEMPERATURE_KEY, 0.05)
-            target = paddle.arange(logits.shape[0], dtype="int64")
-            loss = (token_cross_entropy(logits, target) + token_cross_entropy(logits.t(), target)) / 2
+        if pair_input_ids is None:
+            return SentenceEmbeddingOutput(None, embeddings)
+        others = self.embed(pair_input_ids, None, pair_attention_mask)
+        if labels is not None:
+            return SentenceEmbeddingOutput(cosent_loss((embeddings * others).sum(-1), labels), embeddings)
+        logits = paddle.matmul(embeddings, others, transpose_y=True) / self.config.extra.get(TEMPERATURE_KEY, 0.05)
+        target = paddle.arange(logits.shape[0], dtype="int64")
+        loss = (token_cross_entropy(logits, target) + token_cross_entropy(logits.t(), target)) / 2
         return SentenceEmbeddingOutput(loss, embeddings)

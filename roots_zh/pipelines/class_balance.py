@@ -56,20 +56,24 @@ def check_threshold(threshold: Any, num_labels: int, has_eval: bool) -> Any:
 THRESHOLD_METRICS = ("accuracy", "macro_f1")
 
 
-def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray, metric: str = "accuracy") -> Tuple[float, float]:
+def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray, metric: str = "accuracy",
+                     score_range: Tuple[float, float] = (0.0, 1.0)) -> Tuple[float, float]:
     """``(threshold, score)``: the cut on P(label 1) (predict 1 when ``p >= threshold``) with the best
     ``metric`` (``"accuracy"`` or ``"macro_f1"``, the mean F1 of both classes: a cut that answers
-    one class scores low) on ``gold`` (0/1); candidates are 0.5 and the midpoints between consecutive
-    distinct probabilities; ties go to the candidate nearest 0.5."""
+    one class scores low) on ``gold`` (0/1); candidates are the middle of ``score_range`` (0.5 for
+    probabilities; ``(-1, 1)`` for cosines) and the midpoints between consecutive distinct scores, kept
+    inside the range; ties go to the candidate nearest its middle."""
     if metric not in THRESHOLD_METRICS:
         raise ValueError(f"`metric`={metric!r} is not valid; choose one of {list(THRESHOLD_METRICS)}")
     p = np.asarray(positive_probs, dtype=np.float64)
     y = np.asarray(gold, dtype=np.int64)
     if p.shape != y.shape or p.ndim != 1 or not len(p):
         raise ValueError("`positive_probs` and `gold` must be 1-D and of the same non-zero length")
+    low, high = score_range
+    middle = (low + high) / 2
     values = np.unique(p)
-    candidates = np.concatenate([[0.5], (values[:-1] + values[1:]) / 2, [values[0], values[-1] + 1e-9]])
-    candidates = np.clip(candidates, 1e-9, 1 - 1e-9)
+    candidates = np.concatenate([[middle], (values[:-1] + values[1:]) / 2, [values[0], values[-1] + 1e-9]])
+    candidates = np.clip(candidates, low + 1e-9, high - 1e-9)
     order = np.argsort(p)
     p_sorted, y_sorted = p[order], y[order]
     pos_total = int(y.sum())
@@ -88,7 +92,7 @@ def choose_threshold(positive_probs: np.ndarray, gold: np.ndarray, metric: str =
             f1_neg = np.nan_to_num(2 * tn / (pred0 + neg_total))
         score = (f1_pos + f1_neg) / 2
     best = np.flatnonzero(score == score.max())
-    pick = best[np.argmin(np.abs(candidates[best] - 0.5))]
+    pick = best[np.argmin(np.abs(candidates[best] - middle))]
     return float(candidates[pick]), float(score[pick])
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from ..metrics.classification import accuracy, roc_auc
+from ..metrics.classification import accuracy, recall_per_class, roc_auc
 from ..utils.validation import check_positive_int, check_texts
 from .base import Pipeline
 
@@ -86,18 +86,18 @@ class TextSimilarity(Pipeline):
         (cosine) and ``label`` (``"1"`` similar at or above :attr:`threshold`, else ``"0"``)."""
         items, single = check_texts(texts, "texts")
         pairs = [text_pairs] if single and isinstance(text_pairs, str) else text_pairs
-        scores = self.similarity(items, pairs, batch_size)
-        out = [{"text1": a, "text2": b, "similarity": round(float(s), 6), "label": "1" if s >= self.threshold else "0"}
+        scores, cut = self.similarity(items, pairs, batch_size), self.threshold
+        out = [{"text1": a, "text2": b, "similarity": round(float(s), 6), "label": "1" if s >= cut else "0"}
                for a, b, s in zip(items, pairs, scores)]
         return out[0] if single else out
 
     def evaluate(self, texts: Sequence[str], text_pairs: Sequence[str], labels: Sequence[Any]) -> Dict[str, float]:
-        """``auc`` (ranking), ``accuracy`` at :attr:`threshold` and per-class recall on 0/1 ``labels``."""
+        """``auc`` (ranking), ``accuracy`` at :attr:`threshold` and ``recall_per_class`` on 0/1 ``labels``."""
         gold = self._gold(labels, len(texts))
         scores = self.similarity(texts, text_pairs)
         predicted = (scores >= self.threshold).astype(np.int64)
         return {"auc": roc_auc(gold, scores), "accuracy": accuracy(gold, predicted),
-                "recall_0": float((predicted[gold == 0] == 0).mean()), "recall_1": float((predicted[gold == 1] == 1).mean()),
+                "recall_per_class": dict(zip(("0", "1"), recall_per_class(gold, predicted, 2))),
                 "threshold": self.threshold, "n": len(gold)}
 
     def tune_threshold(self, texts: Sequence[str], text_pairs: Sequence[str], labels: Sequence[Any],
@@ -108,8 +108,8 @@ class TextSimilarity(Pipeline):
 
         gold = self._gold(labels, len(texts))
         scores = self.similarity(texts, text_pairs)
-        cut, _ = choose_threshold((scores.astype(np.float64) + 1) / 2, gold, metric)  # cosines -> [0, 1]
-        self.config.extra[SIMILARITY_THRESHOLD_KEY] = round(2 * cut - 1, 6)
+        cut, _ = choose_threshold(scores, gold, metric, score_range=(-1.0, 1.0))
+        self.config.extra[SIMILARITY_THRESHOLD_KEY] = round(cut, 6)
         return self.threshold
 
     @staticmethod
@@ -151,14 +151,11 @@ class TextSimilarity(Pipeline):
         if not (isinstance(temperature, (int, float)) and temperature > 0):
             raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
         self.config.extra[TEMPERATURE_KEY] = float(temperature)
-        gold = None if labels is None else self._gold(labels, len(texts))
-        left, right = self.encode_texts(texts), self.encode_texts(pairs)
+        gold = [None] * len(texts) if labels is None else self._gold(labels, len(texts)).tolist()
         features = [{"input_ids": a["input_ids"], "attention_mask": a["attention_mask"],
-                     "pair_input_ids": b["input_ids"], "pair_attention_mask": b["attention_mask"]}
-                    for a, b in zip(left, right)]
-        if gold is not None:
-            for feature, label in zip(features, gold.tolist()):
-                feature["labels"] = label
+                     "pair_input_ids": b["input_ids"], "pair_attention_mask": b["attention_mask"],
+                     **({} if y is None else {"labels": y})}
+                    for a, b, y in zip(self.encode_texts(texts), self.encode_texts(pairs), gold)]
         evaluate_fn = None
         if eval_texts is not None:
             if eval_text_pairs is None or eval_labels is None:

@@ -44,6 +44,9 @@ def test_choose_threshold_finds_the_best_cut_and_decide_uses_it():
     assert decide(both, cut).tolist() == gold.tolist()
     assert decide(both, None).tolist() == [0, 0, 0, 0, 0, 1]  # argmax
     assert choose_threshold(np.array([0.2, 0.8]), np.array([0, 1]))[0] == 0.5  # ties: nearest 0.5
+    cosines = np.array([-0.5, 0.5])  # any score range: ties go to its middle, cuts stay inside it
+    assert choose_threshold(cosines, np.array([0, 1]), score_range=(-1.0, 1.0))[0] == 0.0
+    assert -1.0 < choose_threshold(np.array([-0.9, -0.8]), np.array([0, 1]), score_range=(-1.0, 1.0))[0] < -0.8
     with pytest.raises(ValueError):
         choose_threshold(np.array([0.1]), np.array([0, 1]))
 
