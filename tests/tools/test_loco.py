@@ -120,7 +120,7 @@ def test_partial_and_limited_runs(fake_run):
 
 
 def test_ties_do_not_beat_and_scorers_must_score_the_same_texts():
-    assert loco.beats_peers({"scores": {"roots_loco": 85.0, "snownlp": 85.0, "jiagu": 60.0}}) is False
+    assert loco.beats_peers({"roots_loco": 85.0, "snownlp": 85.0, "jiagu": 60.0}) is False
     bad = {"roots_loco": lambda texts, gold: {"accuracy": 1.0, "n": len(texts) - 1}}
     with pytest.raises(RuntimeError, match="not the 3 given"):
         loco.score_category("books", ["a", "b", "c"], [True, False, True], bad)
@@ -143,3 +143,23 @@ def test_evenly_spaced_and_real_category_data():
     assert data["n_total"] > 1000 and len(data["train_texts"]) > 10 * data["n_total"]
     assert not set(data["texts"]) & set(data["train_texts"])  # held out of the LOCO train split
     assert 0.5 < sum(data["seen"]) / 40 < 1  # the general model saw most (train slice), not all
+
+
+def test_held_out_for_peers_scores_only_texts_snownlp_never_trained_on(monkeypatch):
+    from bench import peers
+
+    texts = [f"t{i}" for i in range(300)]
+    trained = set(texts[:100])  # SnowNLP "trained" on the first 100
+    monkeypatch.setattr(peers, "in_peer_training", lambda name, ts: [t in trained for t in ts])
+    correct = {"roots_loco": [True] * 100 + [True, False] * 100,  # 50 % on the held-out 200
+               "snownlp": [True] * 100 + [False, False, True, False] * 50,  # 25 % there, 50 % overall
+               "jiagu": [False] * 300}
+    held = loco.held_out_for_peers(texts, correct)
+    assert held["n"] == 200 and held["snownlp_trained_on"] == 100
+    assert held["scores"] == {"roots_loco": 50.0, "snownlp": 25.0, "jiagu": 0.0} and held["beats_peers"] is True
+    row = {"n": 300, "held_out_for_peers": held}
+    assert loco._trained_on(row) == "100 (33.3 %)"
+    assert loco._held_out_cell(row) == "50.0 / 25.0 (200, LOCO ahead of both)"
+    few = loco.held_out_for_peers(texts[:150], {k: v[:150] for k, v in correct.items()})
+    assert few["n"] == 50 and few["beats_peers"] is None  # fewer than MIN_HELD_OUT: no verdict
+    assert loco._held_out_cell({"n": 150, "held_out_for_peers": few}).endswith("(50)")

