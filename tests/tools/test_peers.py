@@ -87,8 +87,9 @@ def test_a_partial_run_keeps_the_other_families(tmp_path, monkeypatch):
     import argparse
     import json
 
-    old = {"rows": [{"task": "sentiment", "dataset": "a", "system": "old"}, {"task": "cws", "dataset": "pku",
-                                                                           "system": "jieba"}],
+    cell = {"metric": "f1", "score": 81.0, "n": 5}
+    old = {"rows": [{"task": "sentiment", "dataset": "a", "system": "old", **cell},
+                    {"task": "cws", "dataset": "pku", "system": "jieba", **cell}],
            "skipped": ["cws as thulac: not installed", "sentiment x: gone"]}
     (tmp_path / "peers.json").write_text(json.dumps(old))
     written = {}
@@ -105,3 +106,5 @@ def test_a_partial_run_keeps_the_other_families(tmp_path, monkeypatch):
     assert [(r["task"], r["system"]) for r in written["rows"]] == [("sentiment", "fake"), ("sentiment", "fake"),
                                                                    ("cws", "jieba")]
     assert written["rows"][0]["held_out_n"] == 1 and written["skipped"] == ["cws as thulac: not installed"]
+    assert written["kept"] == {"families": ["cws"], "run": "an earlier run"}
+    assert "Rows of cws: kept from an earlier run" in peers.markdown(written)

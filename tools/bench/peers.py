@@ -120,6 +120,12 @@ def in_peer_training(name: str, texts: Sequence[str]) -> Optional[List[bool]]:
     return None if trained is None else [_whitespace_free(t) in trained for t in texts]
 
 
+def accuracy_where(correct: Sequence[bool], keep: Sequence[bool]) -> Tuple[int, Optional[float]]:
+    """``(n, accuracy)`` over the texts with ``keep`` true (accuracy None when there are none)."""
+    kept = [c for c, k in zip(correct, keep) if k]
+    return len(kept), (sum(kept) / len(kept) if kept else None)
+
+
 def score_sentiment_peer(name: str, texts: Sequence[str], gold: Sequence[bool]) -> Dict[str, object]:
     """Accuracy, texts/s and per-text ``correct``; where the peer's training texts are known, also how
     many of ``texts`` it was trained on (``n_in_training``) and its accuracy on the others."""
@@ -130,9 +136,8 @@ def score_sentiment_peer(name: str, texts: Sequence[str], gold: Sequence[bool]) 
            "texts_per_s": round(len(texts) / seconds, 1) if seconds else None, "correct": correct}
     seen = in_peer_training(name, texts)
     if seen is not None:
-        unseen = [c for c, s in zip(correct, seen) if not s]
-        out.update(n_in_training=sum(seen), n_unseen=len(unseen),
-                   unseen_accuracy=sum(unseen) / len(unseen) if unseen else None)
+        n_unseen, unseen_accuracy = accuracy_where(correct, [not s for s in seen])
+        out.update(n_in_training=sum(seen), n_unseen=n_unseen, unseen_accuracy=unseen_accuracy)
     return out
 
 
@@ -259,8 +264,8 @@ def run(args: argparse.Namespace) -> int:
                "rate": metrics.get(rate), "rate_unit": rate,
                **{k: _pct(metrics[k]) for k in ("precision", "recall") if k in metrics}}
         if held_out is not None and "correct" in metrics:  # the texts SnowNLP was not trained on
-            kept = [c for c, keep in zip(metrics["correct"], held_out) if keep]
-            row.update(held_out_n=len(kept), held_out_score=_pct(sum(kept) / len(kept)) if kept else None)
+            n, score = accuracy_where(metrics["correct"], held_out)
+            row.update(held_out_n=n, held_out_score=None if score is None else _pct(score))
         rows.append(row)
         print(f"{task} {dataset} {system}: {metric}={row['score']} {rate}={row['rate']}", flush=True)
 
@@ -301,13 +306,16 @@ def run(args: argparse.Namespace) -> int:
                               "precision", "recall", "n", "rate"]))
     versions = _versions()
     previous = RESULTS_DIR / f"{NAME}{'_quick' if args.quick else ''}.json"
+    kept = {}
     if args.only and previous.is_file():  # a run of some families keeps the other families' rows
         old = json.loads(previous.read_text(encoding="utf-8"))
+        kept = {"families": sorted({r["task"] for r in old.get("rows", []) if r["task"] not in families}),
+                "run": run_context(old) if old.get("environment") else "an earlier run"}
         order = {"sentiment": 0, "ner": 1, "cws": 2}
         rows = sorted([r for r in old.get("rows", []) if r["task"] not in families] + rows,
                       key=lambda r: order.get(r["task"], len(order)))  # stable: each family keeps its order
         skipped = [s for s in old.get("skipped", []) if s.split(" ", 1)[0] not in families] + skipped
-    write_result(NAME, {"quick": args.quick, "rows": rows, "skipped": skipped, "versions": versions,
+    write_result(NAME, {"quick": args.quick, "rows": rows, "skipped": skipped, "versions": versions, "kept": kept,
                         "mappings": {"thulac_ner": THULAC_NER, "jieba_ner": JIEBA_NER}})
     from .report import refresh_sections
 
@@ -361,6 +369,9 @@ def markdown(result: dict) -> str:
         held_out = f"{r['held_out_score']} ({r['held_out_n']:,})" if r.get("held_out_n") else "—"
         lines.append(f"| {r['task']} | {r['dataset']} ({r.get('n')}) | {r['system']} | {r['metric']} | "
                      f"**{r['score']}** | {held_out} | {r.get('precision', '—')} | {r.get('recall', '—')} | {rate} |")
+    kept = result.get("kept") or {}
+    if kept.get("families"):
+        lines.append(f"\nRows of {', '.join(kept['families'])}: kept from {kept['run']} (this run had `--only`).")
     for s in result.get("skipped", []):
         lines.append(f"\nSkipped: {s}")
     return "\n".join(lines)
