@@ -42,7 +42,9 @@ def test_sentiment_peer_scores_the_given_texts(monkeypatch):
 def test_sentiment_peer_reports_the_texts_it_was_trained_on(monkeypatch):
     monkeypatch.setattr(peers, "sentiment_predictors", lambda: {"fake": lambda: (lambda t: "好" in t)})
     monkeypatch.setattr(peers, "sentiment_training_texts", lambda name: frozenset({"很好", "差"}))
-    out = peers.score_sentiment_peer("fake", ["很 好", "不好", "差", "好坏"], [True, True, False, False])
+    monkeypatch.setattr(peers, "_sentiment_data", lambda spec, root, limit: (
+        ["很 好", "不好", "差", "好坏"], [True, True, False, False]))
+    out = peers._sentiment_baseline("fake", {}, Path("."), None)
     assert out["correct"] == [True, True, True, False]
     assert out["n_in_training"] == 2 and out["n_unseen"] == 2 and out["unseen_accuracy"] == 0.5
     line = accuracy.peer_training_line({"task": "chnsenticorp", "baseline_metrics": {

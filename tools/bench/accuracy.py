@@ -285,7 +285,7 @@ def markdown(result: dict) -> str:
 
 def peer_training_line(row: dict) -> str:
     """``task: snownlp was trained on N of the n texts; on the other M: x %`` for baselines whose metrics
-    carry ``n_in_training`` (bench.peers.score_sentiment_peer), else ``""``."""
+    carry ``n_in_training`` (bench.peers' sentiment baselines), else ``""``."""
     parts = []
     for name, m in row.get("baseline_metrics", {}).items():
         if m.get("n_in_training") is None:

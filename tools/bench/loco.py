@@ -216,14 +216,15 @@ def score_category(category: str, texts: List[str], gold: List[bool], scorers: D
         if metrics.get("n") != len(texts):
             raise RuntimeError(f"{category}: {key} scored {metrics.get('n')} texts, not the {len(texts)} given")
         row["scores"][key] = _pct(metrics["accuracy"])
-        correct[key] = metrics.pop("correct", None)
+        if "correct" in metrics:  # per-text flags: for the held-out subset below, not for the JSON
+            correct[key] = metrics.pop("correct")
         row["metrics"][key] = metrics
         print(f"{category} (n={len(texts)}) {key}: accuracy={row['scores'][key]}", flush=True)
     ref = row["metrics"].get("roots_sentiment", {})
     if "n_unseen" in ref:
         row["reference_unseen"] = {"n": ref["n_unseen"], "accuracy": _pct(ref.get("unseen_accuracy"))}
     row["beats_peers"] = beats_peers(row["scores"])
-    held_out = held_out_for_peers(texts, {k: v for k, v in correct.items() if v is not None})
+    held_out = held_out_for_peers(texts, correct)
     if held_out is not None:
         row["held_out_for_peers"] = held_out
     return row, skipped

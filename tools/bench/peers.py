@@ -127,26 +127,32 @@ def accuracy_where(correct: Sequence[bool], keep: Sequence[bool]) -> Tuple[int, 
 
 
 def score_sentiment_peer(name: str, texts: Sequence[str], gold: Sequence[bool]) -> Dict[str, object]:
-    """Accuracy, texts/s and per-text ``correct``; where the peer's training texts are known, also how
-    many of ``texts`` it was trained on (``n_in_training``) and its accuracy on the others."""
+    """Accuracy, texts/s and per-text ``correct``."""
     predict = sentiment_predictors()[name]()
     pred, seconds = _timed(predict, texts)
     correct = [bool(p) == g for p, g in zip(pred, gold)]
-    out = {"accuracy": sum(correct) / len(gold) if gold else 0.0, "n": len(gold),
-           "texts_per_s": round(len(texts) / seconds, 1) if seconds else None, "correct": correct}
+    return {"accuracy": sum(correct) / len(gold) if gold else 0.0, "n": len(gold),
+            "texts_per_s": round(len(texts) / seconds, 1) if seconds else None, "correct": correct}
+
+
+def _sentiment_baseline(name: str, spec: dict, root: Path, limit: Optional[int]) -> Dict[str, object]:
+    """A peer as an ``accuracy`` baseline; where its training texts are known, also how many of the set
+    it was trained on (``n_in_training``) and its accuracy on the others (``n_unseen``, ``unseen_accuracy``)."""
+    texts, gold = _sentiment_data(spec, root, limit)
+    metrics = score_sentiment_peer(name, texts, gold)
     seen = in_peer_training(name, texts)
     if seen is not None:
-        n_unseen, unseen_accuracy = accuracy_where(correct, [not s for s in seen])
-        out.update(n_in_training=sum(seen), n_unseen=n_unseen, unseen_accuracy=unseen_accuracy)
-    return out
+        n_unseen, unseen_accuracy = accuracy_where(metrics["correct"], [not s for s in seen])
+        metrics.update(n_in_training=len(texts) - n_unseen, n_unseen=n_unseen, unseen_accuracy=unseen_accuracy)
+    return metrics
 
 
-def baseline_snownlp(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    return score_sentiment_peer("snownlp", *_sentiment_data(spec, root, limit))
+def baseline_snownlp(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, object]:
+    return _sentiment_baseline("snownlp", spec, root, limit)
 
 
-def baseline_jiagu(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, float]:
-    return score_sentiment_peer("jiagu", *_sentiment_data(spec, root, limit))
+def baseline_jiagu(spec: dict, root: Path, limit: Optional[int]) -> Dict[str, object]:
+    return _sentiment_baseline("jiagu", spec, root, limit)
 
 
 # ---------------------------------------------------------------------------------------- NER
