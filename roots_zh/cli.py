@@ -98,8 +98,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", help="registered name or directory (default: the task's shipped model)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backend", default=None, choices=BACKENDS,
-                        help="default: Paddle Inference for word_segmentation --mode accurate, else dygraph")
-    parser.add_argument("--mode", default="precise", help="word_segmentation: precise, search or all")
+                        help="default: Paddle Inference for word_segmentation --mode accurate|fast, else dygraph")
+    parser.add_argument("--mode", default="precise", help="word_segmentation: precise, search, all (jieba), "
+                        "accurate or fast (neural)")
     parser.add_argument("--top-k", type=int, default=5, help="fill_mask: predictions per mask")
     ns = parser.parse_args(argv)
     try:

@@ -24,6 +24,7 @@ RECIPE_FILES = {"tatoeba_zh_en": Path("translation") / "tatoeba_zh_en.json",
                 "tatoeba_en_zh": Path("translation") / "tatoeba_en_zh.json",
                 "translation_bidirectional": Path("translation") / "bidirectional.json",
                 "segmentation_multi": Path("segmentation") / "multi_criteria.json",
+                "segmentation_student": Path("segmentation") / "student.json",
                 "tnews_distill": Path("tnews") / "distill.json",
                 "tnews_distill_tfidf": Path("tnews") / "distill_tfidf.json",
                 "tnews_lexical": Path("tnews") / "lexical.json",
@@ -278,6 +279,12 @@ def run_spans(task: str, model: str, init: str, out: Path, data_root: Path, reci
                                                crf=bool(recipe.get("crf")))
         if init == "random":
             _random_init(pipe, recipe["seed"])
+        if recipe.get("shrink"):  # a smaller student started from the loaded model (modeling/shrink.py)
+            from .modeling.shrink import shrink_model
+            from .training.trainer import seed_everything
+
+            seed_everything(recipe["seed"])
+            pipe.replace_model(shrink_model(pipe.model, **recipe["shrink"]))
         criteria = None
         if recipe.get("criteria"):  # multi-criteria: {standard: split}; the first is the one evaluated
             pipe.set_criteria(list(recipe["criteria"]))

@@ -34,7 +34,7 @@ class Taskflow:
     ``backend``: ``"dygraph"``, ``"inference"`` (an export made once, cached under
     ``$ROOTS_HOME/inference``) or ``"onnx"`` (ONNX Runtime on a dynamic-INT8 copy of that export; not for
     generation tasks; ``roots-zh[onnx]``); ``None`` is the pipeline's default: Paddle Inference for
-    ``word_segmentation`` with ``mode="accurate"``, dygraph for every other task.
+    ``word_segmentation`` in its neural modes (``mode="accurate"`` / ``"fast"``), dygraph for every other task.
     Call it with a str (returns a dict) or a list (returns a list of dicts). ``Taskflow.tasks()``
     lists the tasks, ``.help()`` prints the usage.
     """
@@ -64,7 +64,7 @@ class Taskflow:
                 raise ValueError(f"`backend`={backend!r} is not available for {task} yet; use backend='dygraph'")
             if self.model is None:
                 raise ValueError(f"`backend`={backend!r} needs a model, and {task} runs jieba by default; "
-                                 "pass mode='accurate' (the neural model) or use backend='dygraph'")
+                                 "pass mode='accurate' or 'fast' (the neural models) or use backend='dygraph'")
             from .pipelines.base import cached_export
 
             check_choice(backend, "backend", getattr(cls, "BACKENDS", BACKENDS))

@@ -48,7 +48,7 @@ def test_bad_arguments_name_the_field():
     with pytest.raises(ValueError, match="device"):
         Taskflow("word_segmentation", device="tpu")
     with pytest.raises(ValueError, match="mode"):
-        Taskflow("word_segmentation", mode="fast")
+        Taskflow("word_segmentation", mode="turbo")
     with pytest.raises((ValueError, TypeError), match="texts"):
         Taskflow("word_segmentation")(None)
     with pytest.raises(ValueError, match="name_or_dir"):

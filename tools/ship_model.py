@@ -105,6 +105,57 @@ def record(directory: Path, name: str, shared: list, description: str, how_to_ge
     register_model(name, directory, description=description, how_to_get=how_to_get, shared=shared)
 
 
+WORD_EMBEDDINGS = "roots.embeddings.word_embeddings.weight"
+
+
+def prune_unreachable_rows(directory: Path) -> int:
+    """Store only the word-embedding rows that the model's tokenizer can produce (a character-level
+    tokenizer never produces 10k of the 16k pieces; their rows load as zeros): int8 weights only.
+    Returns the number of rows dropped (0: nothing to do)."""
+    from safetensors import safe_open
+
+    from roots_zh.hub.registry import read_checksums, write_checksums
+    from roots_zh.modeling import quantize
+    from roots_zh.modeling.checkpoint import prune_rows
+    from roots_zh.tokenization.auto import AutoTokenizer
+
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        return 0
+    with safe_open(str(weights), framework="numpy") as fh:
+        names, metadata = set(fh.keys()), fh.metadata() or {}
+    if (metadata.get(quantize.METADATA_KEY) != quantize.INT8 or WORD_EMBEDDINGS + quantize.ROWS_SUFFIX in names
+            or WORD_EMBEDDINGS + quantize.SCALE_SUFFIX not in names):
+        return 0
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+    except FileNotFoundError:  # no tokenizer beside the weights: every row stays
+        return 0
+    if not hasattr(tokenizer, "reachable_ids"):  # WordPiece vocabularies: every id is reachable
+        return 0
+    keep = tokenizer.reachable_ids()
+    if keep.all():
+        return 0
+    prune_rows(weights, WORD_EMBEDDINGS, keep)
+    recorded = read_checksums(directory)
+    if weights.name in recorded:  # a saved model folder: its checksums follow the rewritten file
+        write_checksums(directory, sorted(recorded))
+    return int((~keep).sum())
+
+
+def prune_all_shipped() -> None:
+    from roots_zh.hub.registry import PRETRAINED_DIR, load_registry
+
+    for name, entry in sorted(load_registry().items()):
+        dropped = prune_unreachable_rows(PRETRAINED_DIR / name)
+        if dropped:
+            config = json.loads((PRETRAINED_DIR / name / "tokenizer_config.json").read_text(encoding="utf-8"))
+            shared = sorted(v for v in (config.get("files") or {}).values() if str(v).startswith("../"))
+            record(PRETRAINED_DIR / name, name, shared, entry.get("description", ""), entry.get("how_to_get", ""))
+            print(f"{name}: {dropped} word-embedding rows its tokenizer never produces are no longer stored")
+    print(f"pretrained/ now {folder_mb(PRETRAINED_DIR):.1f} MB")
+
+
 def share_all_tokenizers() -> None:
     from roots_zh.hub.registry import PRETRAINED_DIR, load_registry
 
@@ -125,6 +176,8 @@ def main(argv=None) -> int:
                    "instead of shipping one; refused while a shipped adapter builds on it")
     p.add_argument("--share-tokenizers", action="store_true", help="make every shipped model read "
                    f"{SHARED_BASE}'s tokenizer files instead of holding copies")
+    p.add_argument("--prune-rows", action="store_true", help="in every shipped int8 model with a "
+                   "character-level tokenizer, stop storing the word-embedding rows it never produces")
     p.add_argument("--from", dest="source", help="a tools/finetune.py --out directory")
     p.add_argument("--name")
     p.add_argument("--task")
@@ -141,6 +194,9 @@ def main(argv=None) -> int:
         return 0
     if ns.share_tokenizers:
         share_all_tokenizers()
+        return 0
+    if ns.prune_rows:
+        prune_all_shipped()
         return 0
     if not (ns.source and ns.name and ns.task):
         p.error("--from, --name and --task are required to ship a model")
@@ -167,6 +223,7 @@ def main(argv=None) -> int:
                 shutil.copy(path, target / path.name)
     # the base itself keeps its files (built in .roots-base.shipping, its old folder goes on the rename)
     shared = [] if ns.name == SHARED_BASE else share_tokenizer_files(target, PRETRAINED_DIR / SHARED_BASE)
+    prune_unreachable_rows(target)  # int8 + character-level tokenizer: only the rows it can produce
     adapter = None
     if (target / "adapter_config.json").is_file():
         adapter = json.loads((target / "adapter_config.json").read_text(encoding="utf-8"))

@@ -114,6 +114,7 @@ def _cws_dir(data_root: Path) -> Path:
     return Path(data_root) / "cws"
 
 
+FILE_PREFIX = "file:"
 _RENMIN = ("train/pd1998_renmin/valid.txt", "train/pd1998_renmin/test.txt")
 _PD_POS = ("train/pd1998_pos/199801-test.txt",)
 _PKU_DICT = "dict/pku_training_words.utf8"
@@ -175,10 +176,16 @@ def _rewriter(data_root: Path, kind: Optional[str]) -> Optional[Callable[[List[s
 
 def load_cws_split(data_root: Path, split: str) -> Tuple[List[NerExample], ReadReport]:
     """A training/dev corpus of ``../shared/data/cws`` by split name (:data:`CWS_SPLITS`; "a+b"
-    concatenates splits). The SIGHAN test sets are not here: they are never trained on."""
+    concatenates splits; ``file:PATH`` is a whitespace-segmented file anywhere, e.g. a teacher's
+    output). The SIGHAN test sets are not here: they are never trained on."""
     examples: List[NerExample] = []
     report = ReadReport(split)
     for part in split.split("+"):
+        if part.startswith(FILE_PREFIX):  # a corpus made elsewhere, e.g. by tools/cws_pseudo_labels.py
+            got, rep = read_segmented([Path(part[len(FILE_PREFIX):])])
+            examples += got
+            report.read += len(got)
+            continue
         if part not in CWS_SPLITS:
             raise ValueError(f"`split`={part!r} is not valid for cws; choose one of {sorted(CWS_SPLITS)}")
         files, pos_sep, rewrite = CWS_SPLITS[part]

@@ -13,7 +13,7 @@ class TaskSpec:
     default_model: Optional[str]  # registered name; None for model-free tasks (jieba)
     usage: str
     input_kind: str = "text"  # "text" or "qa" ({"question", "context"} dicts)
-    #: ``mode=`` values that need a shipped model when none is named (word_segmentation "accurate")
+    #: ``mode=`` values that need a shipped model when none is named (word_segmentation "accurate", "fast")
     mode_models: Optional[Dict[str, str]] = None
 
 
@@ -49,7 +49,8 @@ TASKS: Dict[str, TaskSpec] = {
     "word_segmentation": TaskSpec(
         "roots_zh.pipelines.word_segmentation:WordSegmenter", None,
         'Taskflow("word_segmentation")("结巴中文分词") -> {"text": ..., "words": ["结巴", "中文", "分词"], ...} '
-        '(jieba; mode="accurate" for the neural roots-cws)', mode_models={"accurate": "roots-cws"}),
+        '(jieba; mode="accurate" for the neural roots-cws, mode="fast" for its small student roots-cws-small)',
+        mode_models={"accurate": "roots-cws", "fast": "roots-cws-small"}),
     "fill_mask": TaskSpec(
         "roots_zh.pipelines.fill_mask:FillMask", "roots-base",
         'Taskflow("fill_mask")("中国的首都是北[MASK]。") -> {"text": ..., "predictions": [[{"token": ..., '

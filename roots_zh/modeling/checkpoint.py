@@ -37,7 +37,7 @@ def _decode(state: Dict[str, np.ndarray], metadata: Dict[str, str], path: Path) 
     if kind is not None:
         raise ValueError(f"weights file {path}: unsupported {quantize.METADATA_KEY}={kind!r} in its "
                          f"metadata (this version reads {quantize.INT8!r})")
-    stray = [k for k in state if k.endswith(quantize.SCALE_SUFFIX)]
+    stray = [k for k in state if k.endswith((quantize.SCALE_SUFFIX, quantize.ROWS_SUFFIX))]
     if stray:
         raise ValueError(f"weights file {path} holds int8 scales ({stray[0]!r}, ...) but its metadata lacks "
                          f"{quantize.METADATA_KEY}={quantize.INT8!r}: the header was damaged or rewritten")
@@ -85,6 +85,19 @@ def save_weights(state: Dict[str, np.ndarray], path: Path, dtype: Optional[str] 
             if dtype and value.dtype.kind == "f":
                 value = value.astype(dtype)
             arrays[key] = value
+    return atomic_save(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))
+
+
+def prune_rows(path: Path, name: str, keep: np.ndarray) -> Path:
+    """Rewrite an int8 weights file (atomically) storing only the ``keep`` rows of tensor ``name``
+    (:func:`.quantize.prune_rows`); the dropped rows load as zeros."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    arrays, metadata = _read_safetensors(path)
+    if metadata.get(quantize.METADATA_KEY) != quantize.INT8:
+        raise ValueError(f"weights file {path} is not int8: only int8 weights store a subset of rows")
+    arrays = quantize.prune_rows(arrays, name, keep)
     return atomic_save(path, lambda tmp: save_file(arrays, tmp, metadata=metadata))
 
 

@@ -2,7 +2,8 @@
 
 Modes ``precise`` / ``search`` / ``all`` are jieba's dictionary segmentation; ``accurate`` runs the
 shipped neural segmenter ``roots-cws`` (a character-level BMES tagger on roots-base, decoded with a
-constrained Viterbi), like PaddleNLP's fast/accurate modes. In every mode a user dictionary's words
+constrained Viterbi) and ``fast`` its distilled student ``roots-cws-small`` (2 layers x 128, faster
+than THULAC), like PaddleNLP's fast/base/accurate modes. In every mode a user dictionary's words
 win over the model, long texts are cut at sentence punctuation and rejoined, and traditional-script
 input is segmented through OpenCC t2s (the tokenizer's ``normalize="auto"``) with offsets into the
 original text. The neural model runs on Paddle Inference by default (an export cached under
@@ -11,10 +12,13 @@ keeps it in Python.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import re
 from typing import List, Optional, Sequence, Set, Tuple, Union
+
+import numpy as np
 
 from ..data.cws_corpora import read_word_list
 from ..data.ner_qa import viterbi_paths
@@ -23,8 +27,8 @@ from ..utils.env import BACKENDS
 from ..utils.validation import check_choice, check_positive_int, check_texts
 
 logger = logging.getLogger(__name__)
-MODES = ("precise", "search", "all", "accurate")
-DEFAULT_MODEL = "roots-cws"
+NEURAL_MODES = {"accurate": "roots-cws", "fast": "roots-cws-small"}  # mode -> its shipped model
+MODES = ("precise", "search", "all", *NEURAL_MODES)
 _SPACE = re.compile(r"\s")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]+[”’」』）)]*")
 Word = Tuple[str, int, int]
@@ -89,12 +93,13 @@ class WordSegmenter:
     """>>> WordSegmenter().predict("结巴中文分词")
     {'text': '结巴中文分词', 'words': ['结巴', '中文', '分词'], 'offsets': [[0, 2], [2, 4], [4, 6]]}
     >>> WordSegmenter.from_pretrained(mode="accurate").predict("结巴中文分词")   # neural (roots-cws)
+    >>> WordSegmenter.from_pretrained(mode="fast").predict("结巴中文分词")       # neural, small (roots-cws-small)
     """
 
     def __init__(self, mode: str = "precise", user_dict: UserDict = None, tagger=None,
                  max_chunk_chars: int = 120, merge_dict: UserDict = None) -> None:
-        """``tagger``: a :class:`TokenClassifier` with BMES tags of one type (``accurate`` mode).
-        ``merge_dict`` (``accurate`` mode): a word list (file or list) whose words join adjacent model
+        """``tagger``: a :class:`TokenClassifier` with BMES tags of one type (the neural modes).
+        ``merge_dict`` (neural modes): a word list (file or list) whose words join adjacent model
         words (:func:`merge_words`), e.g. another segmentation standard's training vocabulary."""
         self.mode = check_choice(mode, "mode", MODES)
         self.user_dict = user_dict
@@ -110,8 +115,9 @@ class WordSegmenter:
     def from_pretrained(cls, name_or_dir=None, mode: str = "precise", user_dict: UserDict = None,
                         backend: Optional[str] = None, merge_dict: UserDict = None, standard: Optional[str] = None,
                         **options) -> "WordSegmenter":
-        """jieba modes need no model; ``mode="accurate"`` loads ``name_or_dir`` (default
-        ``roots-cws``); traditional script is converted for the model unless ``normalize=`` says otherwise.
+        """jieba modes need no model; ``mode="accurate"`` / ``"fast"`` load ``name_or_dir`` (default
+        ``roots-cws`` / ``roots-cws-small``; a model named without a mode is ``accurate``); traditional
+        script is converted for the model unless ``normalize=`` says otherwise.
 
         ``backend``: ``"inference"`` runs Paddle Inference on an export of the model, made once and
         cached under ``$ROOTS_HOME/inference`` (an exported directory is used as it is); ``"onnx"`` runs
@@ -127,14 +133,14 @@ class WordSegmenter:
         if backend is not None:
             check_choice(backend, "backend", BACKENDS)
         tagger = None
-        if mode == "accurate" or name_or_dir is not None:
+        if mode in NEURAL_MODES or name_or_dir is not None:
             options.setdefault("normalize", "auto")
-            tagger = _load_tagger(name_or_dir or DEFAULT_MODEL, backend, options)
-            mode = "accurate"
+            tagger = _load_tagger(name_or_dir or NEURAL_MODES[mode], backend, options)
+            mode = mode if mode in NEURAL_MODES else "accurate"
             if standard is not None:
                 tagger.criterion = standard
         elif standard is not None:
-            raise ValueError("`standard` applies to mode='accurate' (the neural model)")
+            raise ValueError("`standard` applies to the neural modes ('accurate', 'fast')")
         return cls(mode, user_dict, tagger, merge_dict=merge_dict)
 
     @property
@@ -143,13 +149,13 @@ class WordSegmenter:
         return None if self.tagger is None else self.tagger.runtime
 
     def export(self, save_directory) -> None:
-        """Export the neural tagger for Paddle Inference (``accurate`` mode only)."""
+        """Export the neural tagger for Paddle Inference (neural modes only)."""
         if self.tagger is None:
-            raise ValueError("only mode='accurate' has a model to export")
+            raise ValueError("only the neural modes ('accurate', 'fast') have a model to export")
         self.tagger.export(save_directory)
 
-    # ------------------------------------------------------------------ accurate mode
-    def _accurate(self, texts: List[str], batch_size: int) -> List[List[Word]]:
+    # ------------------------------------------------------------------ neural modes
+    def _neural(self, texts: List[str], batch_size: int) -> List[List[Word]]:
         chunks, owners = [], []  # model inputs and (text index, offset of the chunk in its text)
         for t, text in enumerate(texts):
             for s, e in sentence_chunks(text, self.max_chunk_chars):
@@ -160,10 +166,9 @@ class WordSegmenter:
         paths = viterbi_paths([probs[enc["units"]] for probs, enc in zip(probs_list, encs)], tags, "BMES",
                               crf=self.tagger.crf_scores)
         spans: List[List[Tuple[int, int]]] = [[] for _ in texts]
+        ends = word_end_mask(tuple(tags))
         for (t, base), path, enc in zip(owners, paths, encs):
-            offsets = enc["offsets"]
-            words = bmes_words([tags[k] for k in path], [offsets[u] for u in enc["units"]])
-            spans[t] += [(s + base, e + base) for s, e in words]
+            spans[t] += bmes_words(ends[path], enc["offsets"], enc["units"], base)
         out = []
         for text, text_spans in zip(texts, spans):
             words = [(text[s:e], s, e) for s, e in _split_at_spaces(text, text_spans)]
@@ -177,10 +182,13 @@ class WordSegmenter:
         """A dict for a str, a list for a list: ``{"text", "words", "offsets"}`` (``end`` exclusive)."""
         items, single = check_texts(texts, "texts")
         mode = check_choice(mode or self.mode, "mode", MODES)
-        if mode == "accurate":
+        if mode in NEURAL_MODES:
             if self.tagger is None:
-                raise ValueError("mode='accurate' needs the neural model: WordSegmenter.from_pretrained(mode='accurate')")
-            all_words = self._accurate(items, check_positive_int(batch_size, "batch_size"))
+                raise ValueError(f"mode={mode!r} needs the neural model: WordSegmenter.from_pretrained(mode={mode!r})")
+            if mode != self.mode and self.mode in NEURAL_MODES:
+                raise ValueError(f"this segmenter holds the model of mode={self.mode!r}; load "
+                                 f"WordSegmenter.from_pretrained(mode={mode!r}) for {mode!r}")
+            all_words = self._neural(items, check_positive_int(batch_size, "batch_size"))
         else:
             all_words = [segment_with_offsets(text, mode=mode, user_dict=self.user_dict) for text in items]
         out = [{"text": text, "words": [w for w, _, _ in words], "offsets": [[s, e] for _, s, e in words]}
@@ -229,17 +237,21 @@ def _split_at_spaces(text: str, spans: List[Tuple[int, int]]) -> List[Tuple[int,
     return out
 
 
-def bmes_words(tags: Sequence[str], offsets: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
-    """Char spans of the words that BMES tags (one per unit) describe; a unit tagged ``O`` is a word."""
-    words, start = [], None
-    for tag, (s, e) in zip(tags, offsets):
-        prefix = tag[:1]
-        if start is None:
-            start = s
-        if prefix in ("E", "S", "O"):
-            words.append((start, e))
-            start = None
-    if start is not None and offsets:
-        words.append((start, offsets[-1][1]))
-    return words
+@functools.lru_cache(maxsize=8)
+def word_end_mask(tags: Tuple[str, ...]) -> np.ndarray:
+    """``bool[T]``: the BMES tags after which a word ends (``E``, ``S``; ``O`` is a word of its own)."""
+    return np.array([tag[:1] in ("E", "S", "O") for tag in tags])
 
+
+def bmes_words(ends: np.ndarray, offsets: Sequence[Tuple[int, int]], units: Sequence[int], shift: int = 0
+               ) -> List[Tuple[int, int]]:
+    """Char spans (moved by ``shift``) of the words of one tagged sequence: ``ends[i]`` says whether
+    unit ``i`` (token ``units[i]``, span ``offsets[units[i]]``) ends a word (:func:`word_end_mask` of
+    its tag); trailing units without an end form a last word."""
+    words, first = [], 0
+    for last in np.flatnonzero(ends).tolist():
+        words.append((offsets[units[first]][0] + shift, offsets[units[last]][1] + shift))
+        first = last + 1
+    if first < len(units):
+        words.append((offsets[units[first]][0] + shift, offsets[units[-1]][1] + shift))
+    return words

@@ -16,6 +16,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
+import numpy as np
+
 from ..utils.files import atomic_write_bytes, atomic_write_text
 from ..utils.validation import check_positive_int
 from .base import Encoded, Offsets, PreTrainedTokenizerBase
@@ -73,6 +75,10 @@ def train_sentencepiece(
     return model.getvalue()
 
 
+_UNSEEN = object()
+_MAX_CACHED_SURFACES = 200_000  # distinct piece surfaces: about the vocabulary's size in practice
+
+
 def _char_is_own_piece(ch: str) -> bool:
     """CJK characters, full-width forms and punctuation/symbols: one piece each under
     ``tokenize_chinese_chars``."""
@@ -122,6 +128,7 @@ class RootsTokenizer(PreTrainedTokenizerBase):
         import sentencepiece as spm
 
         self._model_proto = bytes(model_proto)
+        self._surface_splits: Dict[str, Optional[List[List[int]]]] = {}  # see _split_cjk_pieces
         self.sp = spm.SentencePieceProcessor()
         try:
             self.sp.LoadFromSerializedProto(self._model_proto)
@@ -172,20 +179,46 @@ class RootsTokenizer(PreTrainedTokenizerBase):
                           ) -> Tuple[List[int], List[Tuple[int, int]]]:
         """``tokenize_chinese_chars``: a piece that holds a CJK character, full-width form or
         punctuation becomes one piece per character of its surface (a space is ``▁``, a character
-        outside the vocabulary its UTF-8 byte pieces); other pieces are kept as they are."""
+        outside the vocabulary its UTF-8 byte pieces); other pieces are kept as they are. The split
+        of each surface is computed once (``_surface_splits``)."""
         new_ids: List[int] = []
         new_spans: List[Tuple[int, int]] = []
+        splits = self._surface_splits
         for i, (s, e) in zip(ids, spans):
             surface = text[s:e]
-            if len(surface) < 2 or not any(map(_char_is_own_piece, surface)):
+            per_char = splits.get(surface, _UNSEEN)
+            if per_char is _UNSEEN:
+                per_char = (None if len(surface) < 2 or not any(map(_char_is_own_piece, surface))
+                            else [self._char_ids(ch) for ch in surface])
+                if len(splits) < _MAX_CACHED_SURFACES:
+                    splits[surface] = per_char
+            if per_char is None:
                 new_ids.append(i)
                 new_spans.append((s, e))
                 continue
-            for k, ch in enumerate(surface):
-                pieces = self._char_ids(ch)
+            for k, pieces in enumerate(per_char):
                 new_ids.extend(pieces)
                 new_spans.extend([(s + k, s + k + 1)] * len(pieces))
         return new_ids, new_spans
+
+    def reachable_ids(self) -> np.ndarray:
+        """``bool[vocab_size]``: the ids this tokenizer can produce from text. All of them, except under
+        ``tokenize_chinese_chars``: a piece whose surface (with or without its leading ``▁``) still has
+        two or more characters, one of them a CJK character, full-width form or punctuation, is always
+        split, so it never occurs. Special, byte, unknown and control pieces are always reachable."""
+        size = self.sp.get_piece_size()
+        out = np.ones(size, dtype=bool)
+        if not self.tokenize_chinese_chars:
+            return out
+        special = set(self.all_special_ids)
+        for i in range(size):
+            if i in special or self.sp.is_byte(i) or self.sp.is_unknown(i) or self.sp.is_control(i):
+                continue
+            surface = self.sp.id_to_piece(i)
+            bare = surface[1:] if surface.startswith("\u2581") else surface
+            if len(bare) >= 2 and any(map(_char_is_own_piece, bare)):
+                out[i] = False
+        return out
 
     def _char_ids(self, ch: str) -> List[int]:
         """The piece ids of one character on its own: its piece, ``▁`` for a space, else its bytes."""

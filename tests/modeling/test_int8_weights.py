@@ -269,3 +269,51 @@ def test_roots_sentiment_int8_agrees_with_fp16_on_real_dev_texts(tmp_path):
     int8 = TextClassifier.from_pretrained(tmp_path / "int8")
     agree = (fp16.predict_proba(texts).argmax(-1) == int8.predict_proba(texts).argmax(-1)).sum()
     assert agree >= 49, f"int8 agrees with fp16 on only {agree}/50 texts"
+
+
+def test_pruned_rows_load_as_zeros_and_the_rest_unchanged(tmp_path):
+    """prune_rows keeps the stored rows bit-identical (per-row and per-column scales), zeros the rest,
+    shrinks the file, and malformed flags or a non-int8 file are refused by name."""
+    rng = np.random.default_rng(0)
+    state = {WORD: rng.normal(size=(300, 64)).astype(np.float32), "row_scaled": rng.normal(size=(300, 64)).astype(np.float32)
+             * np.linspace(0.01, 10, 300, dtype=np.float32)[:, None], "bias": np.ones(64, np.float32)}
+    path = checkpoint.save_weights(state, tmp_path / "model.safetensors", dtype="int8")
+    before, size = checkpoint.load_weights(path), path.stat().st_size
+    keep = np.zeros(300, dtype=bool)
+    keep[::3] = True
+    for name in (WORD, "row_scaled"):
+        checkpoint.prune_rows(path, name, keep)
+    after = checkpoint.load_weights(path)
+    assert path.stat().st_size < size * 0.5 and metadata(path)[quantize.METADATA_KEY] == "int8"
+    for name in (WORD, "row_scaled"):
+        assert np.array_equal(after[name][keep], before[name][keep]) and not after[name][~keep].any()
+        assert after[name].shape == (300, 64)
+    assert np.array_equal(after["bias"], before["bias"])
+    with pytest.raises(ValueError, match="already pruned"):
+        checkpoint.prune_rows(path, WORD, keep)
+    with pytest.raises(ValueError, match="one flag per row"):
+        checkpoint.prune_rows(checkpoint.save_weights(state, tmp_path / "b.safetensors", dtype="int8"), WORD, keep[:10])
+    with pytest.raises(ValueError, match="not int8"):
+        checkpoint.prune_rows(checkpoint.save_weights(state, tmp_path / "c.safetensors", dtype="float16"), WORD, keep)
+    arrays = load_file(str(path))
+    arrays[WORD + quantize.ROWS_SUFFIX] = np.ones(300, np.uint8)  # flags that do not match the stored rows
+    save_file(arrays, str(tmp_path / "bad.safetensors"), metadata={quantize.METADATA_KEY: "int8"})
+    with pytest.raises(ValueError, match="stored_rows"):
+        checkpoint.load_weights(tmp_path / "bad.safetensors")
+
+
+def test_character_level_tokenizer_reaches_only_short_pieces():
+    """Under tokenize_chinese_chars the multi-character Chinese pieces are never produced (their rows
+    need not be stored); a piece-level tokenizer reaches every id."""
+    from roots_zh.hub import resolve_model_dir
+    from roots_zh.tokenization.auto import AutoTokenizer
+
+    base = resolve_model_dir("roots-base")
+    char_level = AutoTokenizer.from_pretrained(base, tokenize_chinese_chars=True)
+    reach = char_level.reachable_ids()
+    assert reach.shape == (char_level.vocab_size,) and 4000 < reach.sum() < 8000
+    texts = ["马云在杭州创办了阿里巴巴集团。", " 中国 人民▁银行 Hello world 2024年！😀", "ＡＢＣ　全角，標點"]
+    for ids in char_level(texts)["input_ids"]:
+        assert reach[ids].all()
+    assert reach[char_level.all_special_ids].all()
+    assert AutoTokenizer.from_pretrained(base).reachable_ids().all()

@@ -114,6 +114,31 @@ def test_segmentation_corpus_helpers():
         split_words("nopos", "/")
 
 
+def test_segmented_file_as_a_split(tmp_path):
+    """``file:PATH`` reads a whitespace-segmented corpus made elsewhere (a teacher's output)."""
+    from roots_zh.data.cws_corpora import load_cws_split
+
+    corpus = tmp_path / "pseudo.txt"
+    corpus.write_text("改革 开放 好\n\n我们 的\n", encoding="utf-8")
+    examples, report = load_cws_split(tmp_path, f"file:{corpus}")
+    assert [e.text for e in examples] == ["改革开放好", "我们的"] and report.read == 2
+    assert examples[1].entities == [("w", 0, 2), ("w", 2, 3)]
+    with pytest.raises(FileNotFoundError):
+        load_cws_split(tmp_path, f"file:{tmp_path / 'missing.txt'}")
+
+
+def test_bmes_words_from_tag_indices():
+    from roots_zh.pipelines.word_segmentation import bmes_words, word_end_mask
+
+    tags = ["O", "B-w", "M-w", "E-w", "S-w"]
+    ends = word_end_mask(tuple(tags))
+    offsets = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6)]
+    path = np.array([1, 3, 4, 1, 2, 3])  # B E | S | B M E
+    assert bmes_words(ends[path], offsets, list(range(6))) == [(0, 2), (2, 3), (3, 6)]
+    assert bmes_words(ends[np.array([1, 2])], offsets, [0, 1], shift=10) == [(10, 12)]  # unfinished: one word
+    assert bmes_words(ends[np.array([], dtype=int)], offsets, []) == []
+
+
 def test_traditional_detection_and_auto_normalizer():
     assert is_traditional("馬雲在杭州創辦了阿里巴巴集團。")
     assert not is_traditional("马云在杭州创办了阿里巴巴集团。") and not is_traditional("hello")
@@ -199,8 +224,10 @@ def test_accurate_mode_needs_a_model():
 
     with pytest.raises(ValueError, match="accurate"):
         WordSegmenter("precise").predict("结巴中文分词", mode="accurate")
+    with pytest.raises(ValueError, match="'fast' needs the neural model"):
+        WordSegmenter("fast").predict("结巴中文分词")
     with pytest.raises(ValueError, match="mode"):
-        WordSegmenter("fast")
+        WordSegmenter("turbo")
     text = "一二三。四五六七八九十！" * 3
     chunks = sentence_chunks(text, 5)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(text)

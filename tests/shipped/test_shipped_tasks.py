@@ -75,15 +75,21 @@ def test_default_ner_finds_person_place_and_organisation():
         assert {(text[0:2], "PER"), ("杭州", "LOC"), (text[8:14], "ORG")} <= found, found
 
 
-@pytest.mark.skipif("roots-cws" not in REGISTRY, reason="roots-cws not shipped")
-def test_accurate_word_segmentation_on_the_shipped_model():
-    seg = Taskflow("word_segmentation", mode="accurate")
+@pytest.mark.parametrize("mode, model", [("accurate", "roots-cws"), ("fast", "roots-cws-small")])
+def test_neural_word_segmentation_on_the_shipped_models(mode, model):
+    if model not in REGISTRY:
+        pytest.skip(f"{model} not shipped")
+    seg = Taskflow("word_segmentation", mode=mode)
+    assert seg.model == model
     text = "他说：改革开放以来，中国经济快速发展。我們在臺灣學習中文。"
     row = seg(text)
     assert "".join(row["words"]) == text and all(text[s:e] == w for w, (s, e) in zip(row["words"], row["offsets"]))
     assert {"经济", "发展", "學習", "中文"} <= set(row["words"])  # traditional words come back as written
-    forced = Taskflow("word_segmentation", mode="accurate", user_dict=["快速发展"])(text)
+    forced = Taskflow("word_segmentation", mode=mode, user_dict=["快速发展"])(text)
     assert "快速发展" in forced["words"]
+    other = "fast" if mode == "accurate" else "accurate"
+    with pytest.raises(ValueError, match=f"mode={other!r}"):
+        seg.pipeline.predict(text, mode=other)  # one segmenter holds one neural model
 
 
 @shipped("question_answering")

@@ -142,10 +142,10 @@ def test_update_section_replaces_only_between_markers():
 def test_accuracy_speed_line_puts_both_backends_next_to_the_peers():
     from bench.accuracy import speed_line
 
-    row = {"task": "cws_pku", "all_metrics": {"sentences_per_s": 131.5, "backend": "inference", "sentences": 1944,
+    row = {"task": "cws_pku", "model": "roots-cws", "all_metrics": {"sentences_per_s": 131.5, "backend": "inference", "sentences": 1944,
                                               "dygraph_sentences_per_s": 80.2, "dygraph_differing_sentences": 0},
            "baseline_metrics": {"thulac_cws": {"f1": 0.92, "sentences_per_s": 1321.5}, "tfidf": {"f1": 0.5}}}
-    assert speed_line(row) == ("cws_pku: ROOTS accurate (inference) 131.5, ROOTS accurate (dygraph) 80.2 (0 of 1944 "
+    assert speed_line(row) == ("cws_pku: roots-cws (inference) 131.5, roots-cws (dygraph) 80.2 (0 of 1944 "
                                "sentences segmented differently); thulac_cws 1,321.5 sentences/s")
     assert speed_line({"task": "tnews", "all_metrics": {"accuracy": 0.5}}) == ""
 

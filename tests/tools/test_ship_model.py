@@ -61,3 +61,23 @@ def test_shipping_the_base_itself_keeps_its_tokenizer_files(tokenizer, zoo, tmp_
     assert ship_model.main(["--from", str(tmp_path / "run"), "--name", "roots-base", "--task", "chnsenticorp"]) == 0
     assert (zoo / "roots-base" / "vocab.txt").is_file()
     assert TextClassifier.from_pretrained("roots-base").labels == ["负面", "正面"]
+
+
+def test_char_level_int8_model_stores_only_reachable_rows(tmp_path):
+    """A character-level tokenizer never produces the multi-character Chinese pieces: shipping
+    stops storing their word-embedding rows (a third of the file), and predictions do not change."""
+    import ship_model
+    from roots_zh.pipelines.token_classification import TokenClassifier
+
+    tagger = TokenClassifier.from_pretrained("roots-base", labels=["w"], scheme="BMES", tokenize_chinese_chars=True)
+    tagger.save_pretrained(tmp_path / "m", dtype="int8")
+    texts = ["马云在杭州创办了阿里巴巴集团。", "Hello 世界 2024年！"]
+    before, size = TokenClassifier.from_pretrained(tmp_path / "m").predict_tag_probs(texts)[0], \
+        (tmp_path / "m" / "model.safetensors").stat().st_size
+    dropped = ship_model.prune_unreachable_rows(tmp_path / "m")
+    assert 8000 < dropped < 12000 and (tmp_path / "m" / "model.safetensors").stat().st_size < 0.75 * size
+    after = TokenClassifier.from_pretrained(tmp_path / "m").predict_tag_probs(texts)[0]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert ship_model.prune_unreachable_rows(tmp_path / "m") == 0  # already pruned
+    tagger.save_pretrained(tmp_path / "fp16", dtype="float16")
+    assert ship_model.prune_unreachable_rows(tmp_path / "fp16") == 0  # int8 files only

@@ -297,17 +297,18 @@ def peer_training_line(row: dict) -> str:
 
 
 def speed_line(row: dict) -> str:
-    """``task: ROOTS accurate (backend) N sentences/s, ... ; peer N; ...`` for a row whose metrics
-    carry ``sentences_per_s`` (word segmentation), else ``""``."""
+    """``task: <model> (backend) N sentences/s, ... ; peer N; ...`` for a row whose metrics carry
+    ``sentences_per_s`` (word segmentation), else ``""``."""
     metrics = row.get("all_metrics", {})
     if metrics.get("sentences_per_s") is None:
         return ""
-    parts = [f"ROOTS accurate ({metrics.get('backend') or 'dygraph'}) {metrics['sentences_per_s']:,}"]
+    model = row.get("model", "ROOTS")
+    parts = [f"{model} ({metrics.get('backend') or 'dygraph'}) {metrics['sentences_per_s']:,}"]
     for key, value in metrics.items():
         other = key[:-len("_sentences_per_s")] if key.endswith("_sentences_per_s") else None
         if other and value is not None:
             diff = metrics.get(f"{other}_differing_sentences")
-            parts.append(f"ROOTS accurate ({other}) {value:,}" + (
+            parts.append(f"{model} ({other}) {value:,}" + (
                 f" ({diff} of {metrics.get('sentences')} sentences segmented differently)" if diff is not None else ""))
     peers = [f"{name} {m['sentences_per_s']:,}" for name, m in row.get("baseline_metrics", {}).items()
              if m.get("sentences_per_s") is not None]
