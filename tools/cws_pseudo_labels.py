@@ -40,8 +40,9 @@ def corpus_pieces(path: Path, chars: int, seed: int, min_cjk: int, exclude: Set[
     random.Random(seed).shuffle(lines)
     total = 0
     for line in lines:
-        for s, e in sentence_chunks(line.strip(), 120):
-            piece = line.strip()[s:e].strip()
+        line = line.strip()
+        for s, e in sentence_chunks(line, 120):
+            piece = line[s:e].strip()
             n_cjk = len(_CJK.findall(piece))
             if n_cjk < min_cjk or 2 * n_cjk < len(piece) or piece in exclude:
                 continue
@@ -70,7 +71,8 @@ def main(argv: List[str] = None) -> None:
     p.add_argument("--seed", type=int, default=42)
     args = p.parse_args(argv)
 
-    exclude = {ex.text for name in ("pku", "msr", "cityu", "as", WEIBO_DEV) for ex in load_cws_test(name, args.data_root)[0]}
+    exclude = {ex.text for name in ("pku", "msr", "cityu", "as", WEIBO_DEV)
+               for ex in load_cws_test(name, args.data_root)[0]}
     pieces = [piece for name, chars in args.corpus
               for piece in corpus_pieces(args.data_root / "corpus" / f"{name}.txt.gz", chars, args.seed,
                                          args.min_cjk, exclude)]

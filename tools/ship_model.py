@@ -149,8 +149,7 @@ def prune_all_shipped() -> None:
     for name, entry in sorted(load_registry().items()):
         dropped = prune_unreachable_rows(PRETRAINED_DIR / name)
         if dropped:
-            config = json.loads((PRETRAINED_DIR / name / "tokenizer_config.json").read_text(encoding="utf-8"))
-            shared = sorted(v for v in (config.get("files") or {}).values() if str(v).startswith("../"))
+            shared = sorted(f for f in entry.get("files", {}) if f.startswith("../"))  # as registered
             record(PRETRAINED_DIR / name, name, shared, entry.get("description", ""), entry.get("how_to_get", ""))
             print(f"{name}: {dropped} word-embedding rows its tokenizer never produces are no longer stored")
     print(f"pretrained/ now {folder_mb(PRETRAINED_DIR):.1f} MB")

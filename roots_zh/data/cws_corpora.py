@@ -182,15 +182,14 @@ def load_cws_split(data_root: Path, split: str) -> Tuple[List[NerExample], ReadR
     report = ReadReport(split)
     for part in split.split("+"):
         if part.startswith(FILE_PREFIX):  # a corpus made elsewhere, e.g. by tools/cws_pseudo_labels.py
-            got, rep = read_segmented([Path(part[len(FILE_PREFIX):])])
-            examples += got
-            report.read += len(got)
-            continue
-        if part not in CWS_SPLITS:
-            raise ValueError(f"`split`={part!r} is not valid for cws; choose one of {sorted(CWS_SPLITS)}")
-        files, pos_sep, rewrite = CWS_SPLITS[part]
-        got, rep = read_segmented([_cws_dir(data_root) / f for f in files], pos_sep, _rewriter(data_root, rewrite),
-                                  split_names=pos_sep == "/")
+            paths, pos_sep, rewrite = [Path(part[len(FILE_PREFIX):])], None, None
+        elif part in CWS_SPLITS:
+            files, pos_sep, rewrite = CWS_SPLITS[part]
+            paths = [_cws_dir(data_root) / f for f in files]
+        else:
+            raise ValueError(f"`split`={part!r} is not valid for cws; choose one of {sorted(CWS_SPLITS)} "
+                             f"or {FILE_PREFIX}PATH")
+        got, _ = read_segmented(paths, pos_sep, _rewriter(data_root, rewrite), split_names=pos_sep == "/")
         if part.endswith(("_a", "_b")):
             got = got[part.endswith("_b")::2]
         examples += got

@@ -11,9 +11,6 @@ from typing import Optional
 
 import numpy as np
 
-SIZE_FIELDS = ("hidden_size", "num_hidden_layers", "intermediate_size", "num_attention_heads")
-
-
 def embedding_projection(word_embeddings: np.ndarray, width: int) -> np.ndarray:
     """``[H, width]``: the top ``width`` right singular vectors of the (centred) word embeddings."""
     if not 0 < width <= word_embeddings.shape[1]:

@@ -85,6 +85,11 @@ def _char_is_own_piece(ch: str) -> bool:
     return ord(ch) >= 0x2E80 or unicodedata.category(ch)[0] in "PS"
 
 
+def _is_split(surface: str) -> bool:
+    """Whether ``tokenize_chinese_chars`` splits a piece with this surface into its characters."""
+    return len(surface) >= 2 and any(map(_char_is_own_piece, surface))
+
+
 class RootsTokenizer(PreTrainedTokenizerBase):
     """SentencePiece tokenizer with the common ``__call__``/offsets API.
 
@@ -188,8 +193,7 @@ class RootsTokenizer(PreTrainedTokenizerBase):
             surface = text[s:e]
             per_char = splits.get(surface, _UNSEEN)
             if per_char is _UNSEEN:
-                per_char = (None if len(surface) < 2 or not any(map(_char_is_own_piece, surface))
-                            else [self._char_ids(ch) for ch in surface])
+                per_char = [self._char_ids(ch) for ch in surface] if _is_split(surface) else None
                 if len(splits) < _MAX_CACHED_SURFACES:
                     splits[surface] = per_char
             if per_char is None:
@@ -214,10 +218,8 @@ class RootsTokenizer(PreTrainedTokenizerBase):
         for i in range(size):
             if i in special or self.sp.is_byte(i) or self.sp.is_unknown(i) or self.sp.is_control(i):
                 continue
-            surface = self.sp.id_to_piece(i)
-            bare = surface[1:] if surface.startswith("\u2581") else surface
-            if len(bare) >= 2 and any(map(_char_is_own_piece, bare)):
-                out[i] = False
+            piece = self.sp.id_to_piece(i)
+            out[i] = not _is_split(piece[1:] if piece.startswith("\u2581") else piece)
         return out
 
     def _char_ids(self, ch: str) -> List[int]:
